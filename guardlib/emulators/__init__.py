@@ -1,0 +1,260 @@
+"""The offline cloud: local emulators that unmodified cloud SDK code can talk to.
+
+    from guardlib import emulators
+    cloud = emulators.start(only=["azure"])   # idempotent inside one process / Jupyter kernel
+    cloud.apply_env()                          # point the SDKs at it (os.environ)
+    cloud.seed({"secrets": {"api-key": {"value": "demo-not-a-real-key", "readers": ["dev-app"]}}})
+    ...
+    emulators.stop()                           # also runs at interpreter exit
+
+or as a context manager: ``with emulators.offline_cloud(only=["gcp"]) as cloud: ...``.
+Nothing here imports a cloud SDK until an emulator is started.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .base import CloudContext, Emulator
+from .faults import Faults
+from .seed import ADMIN, SeedSpec
+
+#: emulator name -> "module:Class", imported only when started
+REGISTRY: dict[str, str] = {
+    "azure": "guardlib.emulators.azure:AzureEmulator",
+    "gcp": "guardlib.emulators.gcp:GcpEmulator",
+    "aws": "guardlib.emulators.aws:AwsEmulator",
+    "vault": "guardlib.emulators.vault:VaultEmulator",
+}
+
+#: Variables that would send an SDK to a real cloud, or to a real credential; removed by
+#: ``apply_env`` before the emulator environment is applied.
+REAL_CLOUD_VARIABLES = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_STS",
+    "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_PASSWORD", "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT",
+    "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
+    "GOOGLE_CLOUD_UNIVERSE_DOMAIN", "GCE_METADATA_HOST", "GCE_METADATA_IP",
+    "VAULT_ADDR", "VAULT_TOKEN", "VAULT_CACERT", "VAULT_NAMESPACE",
+    "BAO_ADDR", "BAO_TOKEN",
+)
+
+
+class EmulatorUnavailable(RuntimeError):
+    """An emulator cannot start here (a missing extra, or no server binary). Says how to fix."""
+
+
+def available() -> dict[str, str | None]:
+    """Each emulator name -> None if it can start here, else the reason it cannot."""
+    out: dict[str, str | None] = {}
+    for name in REGISTRY:
+        try:
+            _load(name)
+            out[name] = None
+        except EmulatorUnavailable as exc:
+            out[name] = str(exc)
+    return out
+
+
+def _load(name: str) -> type:
+    try:
+        spec = REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown emulator {name!r}; choose from {', '.join(REGISTRY)}"
+        ) from None
+    module_name, _, cls_name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise EmulatorUnavailable(
+            f"the {name} emulator needs packages that are not installed ({exc.name}): "
+            f"pip install 'guardlib[{name}]'"
+        ) from None
+    cls: type = getattr(module, cls_name)
+    return cls
+
+
+class OfflineCloud:
+    """The running gateway and emulators of this process."""
+
+    def __init__(self) -> None:
+        from .ca import LocalCA
+        from .gateway import Gateway
+
+        self.workdir = Path(tempfile.mkdtemp(prefix="guardlib-cloud-"))
+        self.ca = LocalCA(self.workdir)
+        self.faults = Faults()
+        self.gateway = Gateway()
+        self.gateway.start()
+        self.emulators: dict[str, Emulator] = {}
+        self.identity: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def context(self) -> CloudContext:
+        return CloudContext(
+            ca=self.ca, faults=self.faults, workdir=self.workdir, gateway_url=self.gateway.url
+        )
+
+    def add(self, names: Iterable[str]) -> None:
+        with self._lock:
+            for name in names:
+                if name in self.emulators:
+                    continue
+                emulator: Emulator = _load(name)()
+                emulator.start(self.context)
+                for pattern in emulator.hosts:
+                    self.gateway.route(pattern, emulator.backend)
+                self.emulators[name] = emulator
+
+    def __getitem__(self, name: str) -> Emulator:
+        return self.emulators[name]
+
+    # -- environment ----------------------------------------------------------------------
+    def env(self, identity: str | None = None) -> dict[str, str]:
+        """The variables that point unmodified SDK code at the running emulators."""
+        identity = identity if identity is not None else self.identity
+        ca = str(self.ca.cert_path)
+        env = {
+            "HTTPS_PROXY": self.gateway.url,
+            "https_proxy": self.gateway.url,
+            "HTTP_PROXY": self.gateway.url,
+            "http_proxy": self.gateway.url,
+            "NO_PROXY": "localhost,127.0.0.1,::1",
+            "no_proxy": "localhost,127.0.0.1,::1",
+            # this machine (and many CI images) preset these to the system bundle: be explicit
+            "REQUESTS_CA_BUNDLE": ca,
+            "CURL_CA_BUNDLE": ca,
+            "SSL_CERT_FILE": ca,
+            "AWS_CA_BUNDLE": ca,
+            "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": ca,
+        }
+        for emulator in self.emulators.values():
+            env.update(emulator.env(None if identity in (None, ADMIN) else identity))
+        return env
+
+    def apply_env(
+        self, identity: str | None = None, environ: MutableMapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """Remove real-cloud variables from ``environ`` (default ``os.environ``) and set ours."""
+        environ = os.environ if environ is None else environ
+        if identity is not None:
+            self.identity = identity
+        for key in REAL_CLOUD_VARIABLES:
+            environ.pop(key, None)
+        env = self.env()
+        environ.update(env)
+        return env
+
+    # -- state ----------------------------------------------------------------------------
+    def seed(self, spec: SeedSpec | Mapping[str, Any] | str | Path) -> SeedSpec:
+        parsed = SeedSpec.parse(spec)
+        for emulator in self.emulators.values():
+            emulator.apply_seed(parsed)
+        return parsed
+
+    def reset(self) -> None:
+        self.faults.clear()
+        for emulator in self.emulators.values():
+            emulator.reset()
+
+    def stop(self) -> None:
+        for emulator in reversed(list(self.emulators.values())):
+            try:
+                emulator.stop()
+            except Exception:  # noqa: BLE001, S112 - stop the others regardless
+                continue
+        self.emulators.clear()
+        self.gateway.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> OfflineCloud:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        stop()
+
+
+_current: OfflineCloud | None = None
+_current_lock = threading.Lock()
+
+
+def start(
+    only: Iterable[str] | str | None = None,
+    *,
+    identity: str | None = None,
+    seed: SeedSpec | Mapping[str, Any] | str | Path | None = None,
+    apply_env: bool = False,
+) -> OfflineCloud:
+    """Start (or return the already running) offline cloud with the emulators in ``only``
+    (default: every one that can start here). Idempotent: a second call adds what is missing."""
+    global _current
+    if isinstance(only, str):
+        only = [n.strip() for n in only.split(",") if n.strip()]
+    names = list(only) if only is not None else [n for n, why in available().items() if why is None]
+    for name in names:
+        _load(name)  # fail fast, with the install hint, before starting anything
+    with _current_lock:
+        if _current is None:
+            _current = OfflineCloud()
+            atexit.register(stop)
+        cloud = _current
+    cloud.add(names)
+    if identity is not None:
+        cloud.identity = identity
+    if seed is not None:
+        cloud.seed(seed)
+    if apply_env:
+        cloud.apply_env()
+    return cloud
+
+
+def current() -> OfflineCloud | None:
+    return _current
+
+
+def stop() -> None:
+    """Stop the offline cloud of this process, if one runs. Safe to call twice."""
+    global _current
+    with _current_lock:
+        cloud, _current = _current, None
+    if cloud is not None:
+        cloud.stop()
+
+
+@contextmanager
+def offline_cloud(
+    only: Iterable[str] | str | None = None,
+    *,
+    identity: str | None = None,
+    seed: SeedSpec | Mapping[str, Any] | str | Path | None = None,
+) -> Iterator[OfflineCloud]:
+    """Start the emulators, apply their environment, and restore everything on exit."""
+    saved = dict(os.environ)
+    cloud = start(only, identity=identity, seed=seed, apply_env=True)
+    try:
+        yield cloud
+    finally:
+        stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+__all__ = [
+    "REGISTRY", "EmulatorUnavailable", "OfflineCloud", "available", "current", "offline_cloud",
+    "start", "stop",
+]

@@ -1,0 +1,173 @@
+"""Seeding: one declarative form that creates identities, secrets and access rules in every
+running emulator.
+
+The short form says "dev reads dev secrets, prod reads prod secrets" in one line::
+
+    cloud.seed({"secrets": {
+        "dev-api-key":  {"value": "demo-not-a-real-key-dev",  "readers": ["dev-app"]},
+        "prod-api-key": {"value": "demo-not-a-real-key-prod", "readers": ["prod-app"]},
+    }})
+
+Identities named in ``readers``/``writers`` are created implicitly; ``identities`` may list
+more. A secret goes to every running cloud unless it names ``clouds``. A top-level section
+named after a cloud (``"azure": {...}``) is passed to that emulator untouched, for what only
+it has (extra vaults, regions, projects).
+
+How a neutral identity name maps to each cloud (``dev-app`` as the example):
+
+========  =================================================================================
+Azure     a user-assigned managed identity; object/client ids are uuid5 of the name; the
+          secret goes to vault ``guard-demo`` (``https://guard-demo.vault.azure.net``) with
+          an access policy of get+list for readers, and all secret permissions for writers
+GCP       ``dev-app@guard-demo.iam.gserviceaccount.com`` in project ``guard-demo``;
+          readers get ``roles/secretmanager.secretAccessor`` on the secret, writers
+          ``roles/secretmanager.secretVersionManager``
+AWS       IAM role ``arn:aws:iam::123456789012:role/dev-app`` in ``us-east-1``, whose
+          identity policy allows ``secretsmanager:GetSecretValue`` (+ ``DescribeSecret``) on
+          the secret's ARN for readers, ``PutSecretValue`` etc. for writers
+Vault     KV v2 ``secret/<name>`` holding ``{"value": ...}``; an ACL policy ``dev-app``
+          with ``read`` on it, and an AppRole ``dev-app`` bound to that policy
+========  =================================================================================
+
+The file form (``guardlib emulators up --seed FILE``) is the same mapping as JSON or TOML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ADMIN = "admin"
+DEFAULT_PROJECT = "guard-demo"  # GCP project id
+DEFAULT_VAULT = "guard-demo"  # Azure Key Vault name
+DEFAULT_REGION = "us-east-1"  # AWS region
+DEFAULT_ACCOUNT = "123456789012"  # AWS account id (moto's default)
+CLOUDS = ("azure", "gcp", "aws", "vault")
+
+_IDENTITY_RE = re.compile(r"^[a-z][a-z0-9-]{2,29}$")  # fits a GCP service-account id and the rest
+
+
+class SeedError(ValueError):
+    """A seed is malformed. The message names the field, never a secret value."""
+
+
+@dataclasses.dataclass(frozen=True)
+class IdentitySpec:
+    name: str
+    admin: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretSpec:
+    name: str
+    value: str | bytes = dataclasses.field(repr=False)
+    readers: tuple[str, ...] = ()
+    writers: tuple[str, ...] = ()
+    clouds: tuple[str, ...] | None = None  # None: every running cloud
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def for_cloud(self, cloud: str) -> bool:
+        return self.clouds is None or cloud in self.clouds
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedSpec:
+    identities: Mapping[str, IdentitySpec]
+    secrets: tuple[SecretSpec, ...] = ()
+    extra: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: SeedSpec | Mapping[str, Any] | str | Path) -> SeedSpec:
+        if isinstance(data, SeedSpec):
+            return data
+        if isinstance(data, (str, Path)):
+            return cls.from_file(data)
+        return cls.from_mapping(data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> SeedSpec:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SeedError(f"cannot read seed file {path}: {exc.__class__.__name__}") from None
+        try:
+            if path.suffix == ".toml":
+                import tomllib  # type: ignore[import-not-found,unused-ignore]
+
+                data = tomllib.loads(text)
+            else:
+                data = json.loads(text)
+        except ValueError as exc:
+            # the parsers' messages quote positions, not values; keep only the position
+            where = getattr(exc, "lineno", None)
+            raise SeedError(
+                f"seed file {path} is not valid {path.suffix.lstrip('.') or 'JSON'}"
+                + (f" (line {where})" if where else "")
+            ) from None
+        return cls.from_mapping(data)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> SeedSpec:
+        if not isinstance(data, Mapping):
+            raise SeedError("a seed is a mapping with 'identities' and/or 'secrets'")
+        unknown = set(data) - {"identities", "secrets", *CLOUDS}
+        if unknown:
+            raise SeedError(f"unknown seed section(s): {', '.join(sorted(unknown))}")
+        identities: dict[str, IdentitySpec] = {}
+
+        def add_identity(name: object, admin: bool = False, where: str = "identities") -> str:
+            if not isinstance(name, str) or not _IDENTITY_RE.match(name):
+                raise SeedError(
+                    f"{where}: identity names are 3-30 characters of a-z, 0-9 and '-', "
+                    "starting with a letter"
+                )
+            if name not in identities or admin:
+                identities[name] = IdentitySpec(name, admin=admin or name == ADMIN)
+            return name
+
+        raw_ids = data.get("identities", [])
+        if isinstance(raw_ids, Mapping):
+            for name, opts in raw_ids.items():
+                add_identity(name, bool((opts or {}).get("admin", False)))
+        elif isinstance(raw_ids, (list, tuple)):
+            for name in raw_ids:
+                add_identity(name)
+        else:
+            raise SeedError("identities: a list of names, or a mapping of name to options")
+
+        raw_secrets = data.get("secrets", {})
+        if isinstance(raw_secrets, Mapping):
+            items = [dict(v or {}, name=k) for k, v in raw_secrets.items()]
+        elif isinstance(raw_secrets, (list, tuple)):
+            items = [dict(v) for v in raw_secrets]
+        else:
+            raise SeedError("secrets: a mapping of name to options, or a list")
+        secrets = []
+        for item in items:
+            name = item.get("name")
+            if not isinstance(name, str) or not name:
+                raise SeedError("secrets: every secret needs a name")
+            where = f"secret {name!r}"
+            unknown = set(item) - {"name", "value", "readers", "writers", "clouds", "tags"}
+            if unknown:
+                raise SeedError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+            value = item.get("value")
+            if not isinstance(value, (str, bytes)):
+                raise SeedError(f"{where}: 'value' must be a string or bytes")
+            readers = tuple(add_identity(r, where=where) for r in item.get("readers", ()))
+            writers = tuple(add_identity(w, where=where) for w in item.get("writers", ()))
+            clouds = item.get("clouds")
+            if clouds is not None:
+                clouds = tuple(clouds)
+                bad = set(clouds) - set(CLOUDS)
+                if bad:
+                    raise SeedError(f"{where}: unknown cloud(s) {', '.join(sorted(bad))}")
+            tags = item.get("tags", {})
+            secrets.append(SecretSpec(name, value, readers, writers, clouds, dict(tags)))
+        extra = {c: dict(data[c]) for c in CLOUDS if c in data}
+        return cls(identities=identities, secrets=tuple(secrets), extra=extra)
