@@ -22,9 +22,12 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import CloudContext, Emulator
+
+if TYPE_CHECKING:
+    from .ca import LocalCA
 from .faults import Faults
 from .seed import ADMIN, SeedSpec
 
@@ -92,11 +95,9 @@ class OfflineCloud:
     """The running gateway and emulators of this process."""
 
     def __init__(self) -> None:
-        from .ca import LocalCA
         from .gateway import Gateway
 
-        self.workdir = Path(tempfile.mkdtemp(prefix="guardlib-cloud-"))
-        self.ca = LocalCA(self.workdir)
+        self.workdir, self.ca = _process_ca()
         self.faults = Faults()
         self.gateway = Gateway()
         self.gateway.start()
@@ -180,7 +181,6 @@ class OfflineCloud:
                 continue
         self.emulators.clear()
         self.gateway.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> OfflineCloud:
         return self
@@ -190,6 +190,23 @@ class OfflineCloud:
 
 
 _current: OfflineCloud | None = None
+_ca: tuple[Path, LocalCA] | None = None
+_ca_lock = threading.Lock()
+
+
+def _process_ca() -> tuple[Path, LocalCA]:
+    """One CA (and work directory) per process, kept across stop/start: gRPC reads
+    ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`` only once per process, so the CA file must not change.
+    Removed at interpreter exit."""
+    global _ca
+    from .ca import LocalCA
+
+    with _ca_lock:
+        if _ca is None:
+            workdir = Path(tempfile.mkdtemp(prefix="guardlib-cloud-"))
+            _ca = (workdir, LocalCA(workdir))
+            atexit.register(shutil.rmtree, workdir, True)
+        return _ca
 _current_lock = threading.Lock()
 
 
