@@ -83,6 +83,8 @@ def _load(name: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] == "guardlib":
+            raise  # our own bug, not a missing extra
         raise EmulatorUnavailable(
             f"the {name} emulator needs packages that are not installed ({exc.name}): "
             f"pip install 'guardlib[{name}]'"

@@ -106,7 +106,7 @@ class SeedSpec:
             # the parsers' messages quote positions, not values; keep only the position
             where = getattr(exc, "lineno", None)
             raise SeedError(
-                f"seed file {path} is not valid {path.suffix.lstrip('.') or 'JSON'}"
+                f"seed file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}"
                 + (f" (line {where})" if where else "")
             ) from None
         return cls.from_mapping(data)

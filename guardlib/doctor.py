@@ -1,0 +1,126 @@
+"""``guardlib doctor``: is this machine ready for the course?
+
+The same check runs in chapter 00 and on the command line. It reports, never fixes, and
+never prints a variable's value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from importlib import metadata
+
+#: (distribution, what it is for, extra that installs it)
+PACKAGES: tuple[tuple[str, str, str], ...] = (
+    ("python-dotenv", ".env files (chapter 03)", "core"),
+    ("jupyterlab", "the course itself", "course"),
+    ("nbval", "checking the notebooks", "course"),
+    ("detect-secrets", "the leak scanner (chapter 01)", "course"),
+    ("azure-identity", "Azure credentials (chapter 05)", "azure"),
+    ("azure-keyvault-secrets", "Azure Key Vault (chapter 05)", "azure"),
+    ("boto3", "AWS Secrets Manager (chapter 06)", "aws"),
+    ("moto", "the AWS emulator (chapter 06)", "aws"),
+    ("google-cloud-secret-manager", "GCP Secret Manager (chapter 07)", "gcp"),
+    ("hvac", "HashiCorp Vault / OpenBao (chapter 08)", "vault"),
+)
+
+#: Variables that point at a real cloud credential. Their presence is worth a warning.
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+    "AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "GOOGLE_APPLICATION_CREDENTIALS", "VAULT_TOKEN",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    warning: bool = False  # not a failure, but worth reading
+
+    @property
+    def mark(self) -> str:
+        return "ok  " if self.ok and not self.warning else ("warn" if self.ok else "FAIL")
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info < (3, 10):
+        return Check("python", False, f"{version}: the course needs 3.10 or newer (3.11 advised)")
+    return Check("python", True, "3.10 or newer")
+
+
+def check_packages(show_versions: bool = False) -> list[Check]:
+    checks = []
+    for dist, purpose, extra in PACKAGES:
+        try:
+            version = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            hint = "pip install guardlib" + ("" if extra == "core" else f"[{extra}]")
+            checks.append(Check(dist, False, f"missing, needed for {purpose}: {hint}"))
+            continue
+        checks.append(Check(dist, True, f"{version}, for {purpose}" if show_versions else purpose))
+    return checks
+
+
+def check_credentials(environ: dict[str, str] | None = None) -> Check:
+    environ = dict(os.environ if environ is None else environ)
+    present = sorted(k for k in CREDENTIAL_VARIABLES if environ.get(k))
+    if present:
+        return Check(
+            "cloud credentials",
+            True,
+            f"{', '.join(present)} set: the emulator setup cells hide them from the course",
+            warning=True,
+        )
+    return Check("cloud credentials", True, "none set (the course needs none)")
+
+
+def check_emulators(start: bool = False) -> list[Check]:
+    from . import emulators
+
+    checks = []
+    for name, why in emulators.available().items():
+        if why is not None:
+            checks.append(Check(f"{name} emulator", False, why))
+            continue
+        if not start:
+            checks.append(Check(f"{name} emulator", True, "can start"))
+            continue
+        began = time.perf_counter()
+        try:
+            emulators.start(only=[name])
+        except Exception as exc:  # noqa: BLE001 - a report, not a crash
+            checks.append(Check(f"{name} emulator", False, f"failed to start: {exc}"))
+            continue
+        elapsed_ms = (time.perf_counter() - began) * 1000
+        checks.append(Check(f"{name} emulator", True, f"started in {elapsed_ms:.0f} ms"))
+    return checks
+
+
+def run_checks(*, start_emulators: bool = False, show_versions: bool = False) -> list[Check]:
+    checks = [check_python(), *check_packages(show_versions), check_credentials()]
+    checks += check_emulators(start=start_emulators)
+    return checks
+
+
+def render(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = [f"[{c.mark}] {c.name:<{width}}  {c.detail}" for c in checks]
+    failed = sum(not c.ok for c in checks)
+    lines.append(
+        "Ready for the course." if not failed else f"{failed} problem(s): fix them and run again."
+    )
+    return "\n".join(lines)
+
+
+def main(*, start_emulators: bool = False, show_versions: bool = True) -> int:
+    checks = run_checks(start_emulators=start_emulators, show_versions=show_versions)
+    print(render(checks))
+    if start_emulators:
+        from . import emulators
+
+        emulators.stop()
+    return 0 if all(c.ok for c in checks) else 1

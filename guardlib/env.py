@@ -1,0 +1,201 @@
+"""Read environment variables as :class:`~guardlib.secret.Secret` values, with safe errors.
+
+* :func:`require` -- the variable must be set (and non-empty); otherwise
+  :class:`~guardlib.errors.MissingVariableError` explains how to set it in bash, PowerShell
+  and a ``.env`` file.
+* :func:`optional` -- fall back to a default.
+* :func:`integer`, :func:`boolean`, :func:`url`, :func:`json_value` -- typed variables. They are
+  required unless you pass ``default=``. A malformed value raises
+  :class:`~guardlib.errors.InvalidVariableError`, which names the variable and the expected type
+  but never the value.
+
+Every error is raised *outside* the ``except`` block that detected the problem, so the
+original exception (``int()``'s message and ``JSONDecodeError.doc`` both contain the value) is
+not even attached as ``__context__``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
+from urllib.parse import urlsplit
+
+from guardlib.errors import InvalidVariableError, MissingVariableError
+from guardlib.secret import Secret
+
+T = TypeVar("T")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_MISSING: Any = _Missing()
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f"})
+
+
+def how_to_set(name: str) -> str:
+    """Return instructions for setting ``name`` in bash/zsh, PowerShell and a ``.env`` file."""
+    return (
+        f"Set it before starting Python, for example:\n"
+        f"  bash/zsh:    export {name}='...'\n"
+        f'  PowerShell:  $env:{name} = "..."\n'
+        f"  .env file:   {name}=...   (git-ignored; load it with guardlib.load_env_file)"
+    )
+
+
+def _read(name: str, environ: Mapping[str, str] | None, allow_empty: bool) -> str | None:
+    source = os.environ if environ is None else environ
+    raw = source.get(name)
+    if raw is None:
+        return None
+    if raw == "" and not allow_empty:
+        return None
+    return raw
+
+
+def _missing(name: str, environ: Mapping[str, str] | None) -> MissingVariableError:
+    source = os.environ if environ is None else environ
+    state = "is set but empty" if source.get(name) == "" else "is not set"
+    return MissingVariableError(
+        name, f"Environment variable {name} {state}.\n{how_to_set(name)}"
+    )
+
+
+def require(
+    name: str, *, environ: Mapping[str, str] | None = None, allow_empty: bool = False
+) -> Secret[str]:
+    """Return the variable ``name`` as a ``Secret``; raise ``MissingVariableError`` if unset."""
+    raw = _read(name, environ, allow_empty)
+    if raw is None:
+        raise _missing(name, environ)
+    return Secret(raw, name=name)
+
+
+@overload
+def optional(
+    name: str,
+    default: str,
+    *,
+    environ: Mapping[str, str] | None = ...,
+    allow_empty: bool = ...,
+) -> Secret[str]: ...
+@overload
+def optional(
+    name: str,
+    default: None = ...,
+    *,
+    environ: Mapping[str, str] | None = ...,
+    allow_empty: bool = ...,
+) -> Secret[str] | None: ...
+def optional(
+    name: str,
+    default: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    allow_empty: bool = False,
+) -> Secret[str] | None:
+    """Return the variable as a ``Secret``, or ``default`` (wrapped) when it is unset.
+
+    With no default, an unset variable gives ``None`` (test it with ``is None``).
+    """
+    raw = _read(name, environ, allow_empty)
+    if raw is None:
+        return None if default is None else Secret(default, name=name)
+    return Secret(raw, name=name)
+
+
+def _typed(
+    name: str,
+    default: Any,
+    environ: Mapping[str, str] | None,
+    expected: str,
+    parse: Callable[[str], T],
+) -> Secret[T]:
+    raw = _read(name, environ, allow_empty=False)
+    if raw is None:
+        if default is _MISSING:
+            raise _missing(name, environ)
+        return Secret(default, name=name)
+    ok = True
+    value: Any = None
+    try:
+        value = parse(raw)
+    except (ValueError, TypeError, RecursionError):
+        ok = False
+    if not ok:
+        # raised here, outside the except block: no __context__ carrying the value
+        raise InvalidVariableError(
+            name,
+            expected,
+            f"Environment variable {name} is set but is not {expected}. "
+            f"(The value is not shown, because it may be a secret.)",
+        )
+    return Secret(value, name=name)
+
+
+def _parse_int(raw: str) -> int:
+    text = raw.strip()
+    # int() accepts "1_000" and non-ASCII digits; configuration should not
+    if not text.lstrip("+-").isascii() or not text.lstrip("+-").isdigit():
+        raise ValueError
+    return int(text)
+
+
+def _parse_bool(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError
+
+
+def integer(
+    name: str, *, default: int = _MISSING, environ: Mapping[str, str] | None = None
+) -> Secret[int]:
+    """Read an integer such as ``8080`` (required unless ``default`` is given)."""
+    return _typed(name, default, environ, "an integer (like 8080)", _parse_int)
+
+
+def boolean(
+    name: str, *, default: bool = _MISSING, environ: Mapping[str, str] | None = None
+) -> Secret[bool]:
+    """Read a boolean: 1/true/yes/on or 0/false/no/off (case-insensitive).
+
+    Python's ``bool("false")`` is ``True``; this helper exists so that never bites you.
+    """
+    return _typed(name, default, environ, "a boolean (true/false, 1/0, yes/no, on/off)", _parse_bool)
+
+
+def url(
+    name: str,
+    *,
+    default: str = _MISSING,
+    schemes: tuple[str, ...] = ("http", "https"),
+    environ: Mapping[str, str] | None = None,
+) -> Secret[str]:
+    """Read a URL with one of ``schemes`` and a host. The value (it may hold a password) stays
+    wrapped; only the scheme list appears in errors."""
+
+    def parse(raw: str) -> str:
+        parts = urlsplit(raw.strip())
+        if parts.scheme.lower() not in schemes or not parts.netloc:
+            raise ValueError
+        _ = parts.port  # raises ValueError for a non-numeric or out-of-range port
+        return raw.strip()
+
+    expected = "a URL with scheme " + " or ".join(f"{s}://" for s in schemes)
+    return _typed(name, default, environ, expected, parse)
+
+
+def json_value(
+    name: str, *, default: Any = _MISSING, environ: Mapping[str, str] | None = None
+) -> Secret[Any]:
+    """Read a JSON document (object, list, number, ...) and return it parsed, wrapped."""
+    return _typed(name, default, environ, "valid JSON", json.loads)

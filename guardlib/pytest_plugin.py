@@ -1,0 +1,81 @@
+"""pytest fixtures for testing your own code against the offline cloud.
+
+Installed with guardlib (entry point ``pytest11``), so any project can write::
+
+    def test_reads_api_key(offline_cloud):
+        offline_cloud.seed({"secrets": {"api-key": {"value": "demo-not-a-real-key"}}})
+        assert my_app.load_api_key() == "demo-not-a-real-key"   # unmodified SDK code
+
+- ``offline_cloud``: the running emulators, with their environment applied to ``os.environ``
+  for this test only (real cloud variables removed), and state reset before the test. Its
+  methods seed data (``.seed``), inject faults (``.faults``) and reach an emulator (``["aws"]``).
+- ``offline_env``: the same environment as a dict, for subprocesses.
+
+The servers start once per session. Choose which with ``--guardlib-emulators=azure,aws``
+or the ini option ``guardlib_emulators`` (default: every one that can start here). A test
+that needs an emulator this machine cannot run is skipped, with the reason and install hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from guardlib.emulators import OfflineCloud
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("guardlib", "guardlib offline cloud")
+    group.addoption(
+        "--guardlib-emulators",
+        default=None,
+        help="comma-separated emulators for the offline_cloud fixture (default: all available)",
+    )
+    parser.addini("guardlib_emulators", "emulators for the offline_cloud fixture", default="")
+
+
+def _wanted(config: pytest.Config) -> list[str] | None:
+    raw = config.getoption("--guardlib-emulators") or config.getini("guardlib_emulators")
+    return [n.strip() for n in str(raw).split(",") if n.strip()] or None
+
+
+@pytest.fixture(scope="session")
+def _guardlib_cloud(request: pytest.FixtureRequest) -> Iterator[OfflineCloud]:
+    from guardlib import emulators
+
+    wanted = _wanted(request.config)
+    if wanted is None:
+        wanted = [name for name, why in emulators.available().items() if why is None]
+    else:
+        reasons = {n: why for n, why in emulators.available().items() if n in wanted and why}
+        if reasons:
+            pytest.skip("; ".join(reasons.values()))
+    try:
+        cloud = emulators.start(only=wanted)
+    except emulators.EmulatorUnavailable as exc:
+        pytest.skip(str(exc))
+    yield cloud
+    emulators.stop()
+
+
+@pytest.fixture
+def offline_cloud(
+    _guardlib_cloud: OfflineCloud, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[OfflineCloud]:
+    from guardlib.emulators import REAL_CLOUD_VARIABLES
+
+    _guardlib_cloud.reset()
+    for key in REAL_CLOUD_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in _guardlib_cloud.env().items():
+        monkeypatch.setenv(key, value)
+    yield _guardlib_cloud
+    _guardlib_cloud.identity = None
+
+
+@pytest.fixture
+def offline_env(offline_cloud: OfflineCloud) -> dict[str, str]:
+    return offline_cloud.env()

@@ -1,0 +1,154 @@
+"""``Secret``: a value that will not print, log, pickle, serialise or display itself by accident.
+
+Design decisions (each one closes a channel a value could leak through):
+
+* ``repr``/``str``/``format``/``%``-formatting/IPython display all render a fixed mask
+  (``**********``), whose length says nothing about the value's length.
+* ``.reveal()`` is the only way to get the value back, so every use is explicit and greppable.
+* No ``__len__``, ``__iter__``, ``__getitem__``, ``__int__`` or ``__index__``: ``len(secret)`` would
+  leak the length, and the others would leak the value itself (``"%d" % secret`` raises
+  ``TypeError`` instead of printing a number).
+* Truthiness is that of any object (always ``True``): it does not even reveal emptiness, and
+  ``if secret:`` on an ``Optional[Secret]`` keeps meaning "is it there?".
+* Equality uses :func:`hmac.compare_digest` for ``str``/``bytes`` values, so comparing a token does
+  not leak how many leading characters matched through timing.
+* Unhashable (``__hash__ = None``). Hashing the value would make ``hash(secret)`` a cheap,
+  non-cryptographic fingerprint of it, and a set or dict keyed by secrets is a membership oracle.
+  Hashing a digest instead would be inconsistent with ``Secret("x") == "x"`` (equal objects must
+  hash equal). Key your dicts by the secret's *name*.
+* Pickling is refused with a ``TypeError``: a pickle is bytes on disk or on the wire, which is
+  exactly where a secret must not go implicitly. ``copy``/``deepcopy`` return a new ``Secret``.
+* ``json.dumps`` raises the standard ``TypeError`` ("not JSON serializable"), without the value.
+* The instance is immutable and has no ``__dict__`` (``vars()`` shows nothing).
+"""
+
+from __future__ import annotations
+
+import hmac
+from html import escape
+from typing import Any, Generic, NoReturn, TypeVar
+
+T = TypeVar("T")
+
+MASK = "**********"
+
+
+class Secret(Generic[T]):
+    """Wrap a sensitive value so it only leaves through :meth:`reveal`.
+
+    >>> key = Secret("demo-not-a-real-key-1234", name="API_KEY")
+    >>> key
+    Secret(name='API_KEY', value='**********')
+    >>> f"key={key}"
+    'key=**********'
+    >>> key.reveal()
+    'demo-not-a-real-key-1234'
+    """
+
+    __slots__ = ("_Secret__value", "_Secret__name")
+    __hash__ = None  # type: ignore[assignment]  # deliberate: see module docstring
+
+    def __init__(self, value: T, name: str | None = None) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        if name is not None and not isinstance(name, str):
+            raise TypeError("Secret name must be a str or None")
+        object.__setattr__(self, "_Secret__value", value)
+        object.__setattr__(self, "_Secret__name", name)
+
+    # -- the one explicit way out ---------------------------------------------------------
+    def reveal(self) -> T:
+        """Return the wrapped value. Every call site is a place the value can leak: keep few."""
+        return self.__value  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str | None:
+        """The optional name (for example the environment variable), safe to show."""
+        return self.__name  # type: ignore[no-any-return]
+
+    # -- rendering channels: always the mask ----------------------------------------------
+    def __repr__(self) -> str:
+        if self.__name is None:
+            return f"Secret({MASK!r})"
+        return f"Secret(name={self.__name!r}, value={MASK!r})"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, format_spec: str) -> str:
+        # Honour alignment/width specs such as {s:>20}; ignore specs that make no sense for
+        # text (like {s:.2f}) rather than raising, so a log line never breaks on a secret.
+        try:
+            return format(MASK, format_spec)
+        except (ValueError, TypeError):
+            return MASK
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's pretty printer (plain-text display in notebooks)."""
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display."""
+        return f"<code>{escape(repr(self))}</code>"
+
+    # -- comparisons ----------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            other_value = other.reveal()
+        elif isinstance(other, (str, bytes)):
+            other_value = other
+        else:
+            return NotImplemented
+        mine = self.__value
+        if isinstance(mine, (str, bytes)) and isinstance(other_value, (str, bytes)):
+            a = mine.encode("utf-8") if isinstance(mine, str) else mine
+            b = other_value.encode("utf-8") if isinstance(other_value, str) else other_value
+            if type(mine) is not type(other_value):
+                return False
+            return hmac.compare_digest(a, b)
+        return bool(type(mine) is type(other_value) and mine == other_value)
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        if result is NotImplemented:
+            return result
+        return not result
+
+    def __bool__(self) -> bool:
+        return True
+
+    # -- copying and serialisation --------------------------------------------------------
+    def __copy__(self) -> Secret[T]:
+        return Secret(self.__value, name=self.__name)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret[T]:
+        import copy
+
+        return Secret(copy.deepcopy(self.__value, memo), name=self.__name)
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        raise TypeError(
+            "Secret objects refuse to be pickled: a pickle would carry the value to disk or over "
+            "the wire. Store a reference (a variable name or a vault path) instead, or call "
+            ".reveal() explicitly if you really must."
+        )
+
+    def __reduce__(self) -> NoReturn:
+        return self.__reduce_ex__(2)
+
+    def __getstate__(self) -> NoReturn:
+        return self.__reduce_ex__(2)
+
+    # -- immutability ---------------------------------------------------------------------
+    def __setattr__(self, key: str, value: Any) -> NoReturn:
+        raise AttributeError("Secret objects are immutable")
+
+    def __delattr__(self, key: str) -> NoReturn:
+        raise AttributeError("Secret objects are immutable")
+
+
+def reveal(value: Secret[T] | T) -> T:
+    """Return ``value.reveal()`` for a :class:`Secret`, or ``value`` itself otherwise."""
+    if isinstance(value, Secret):
+        return value.reveal()
+    return value

@@ -1,0 +1,97 @@
+"""The environments agree: environment.yml == binder/environment.yml == guardlib[all]."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _all_requirements() -> dict[str, Requirement]:
+    project = _pyproject()["project"]
+    reqs = [Requirement(r) for r in project["dependencies"]]
+    for extra, items in project["optional-dependencies"].items():
+        if extra != "all":
+            reqs += [Requirement(r) for r in items]
+    out: dict[str, Requirement] = {}
+    for req in reqs:
+        out[req.name.lower()] = req
+    return out
+
+
+def _environment_entries(path: Path) -> dict[str, Requirement]:
+    entries: dict[str, Requirement] = {}
+    in_deps = False
+    for raw in path.read_text().splitlines():
+        line = raw.split(" #", 1)[0].rstrip()
+        if line.startswith("dependencies:"):
+            in_deps = True
+            continue
+        match = re.match(r"^\s+- (?!pip:)(.+)$", line)
+        if in_deps and match:
+            spec = match.group(1).strip()
+            if spec in ("pip",) or spec.startswith("python="):
+                continue
+            req = Requirement(spec)
+            entries[req.name.lower()] = req
+    return entries
+
+
+def test_binder_environment_is_byte_identical() -> None:
+    assert (ROOT / "binder/environment.yml").read_bytes() == (ROOT / "environment.yml").read_bytes()
+
+
+def test_environment_pins_python_exactly() -> None:
+    text = (ROOT / "environment.yml").read_text()
+    # Binder: only python=X.Y (or ==) pins Python; anything else silently gives 3.10
+    assert re.search(r"^\s+- python=3\.11$", text, re.M)
+
+
+def test_environment_lists_exactly_guardlib_all_with_the_same_pins() -> None:
+    env = _environment_entries(ROOT / "environment.yml")
+    project = _all_requirements()
+    assert sorted(env) == sorted(project)
+    for name, req in project.items():
+        assert env[name].specifier == req.specifier, name
+        assert env[name].extras == req.extras, name
+        assert str(env[name].marker) == str(req.marker), name
+
+
+def test_every_requirement_is_bounded() -> None:
+    for name, req in _all_requirements().items():
+        ops = {spec.operator for spec in req.specifier}
+        assert ops & {">=", "~=", "=="} and ops & {"<", "~=", "=="}, f"{name} needs bounds"
+
+
+def test_all_extra_covers_every_other_extra() -> None:
+    extras = _pyproject()["project"]["optional-dependencies"]
+    (all_req,) = extras["all"]
+    assert set(Requirement(all_req).extras) == set(extras) - {"all"}
+
+
+def test_postbuild_installs_the_package_without_deps() -> None:
+    text = (ROOT / "binder/postBuild").read_text()
+    assert "set -euo pipefail" in text
+    assert "pip install --no-deps -e ." in text
+
+
+def test_ci_runs_the_readme_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci/run").read_text()
+    for command in ("course.py", "course.py test"):
+        assert f"python3.11 {command}" in readme
+        assert f'"$PY" {command}' in ci
+
+
+def test_gitignore_keeps_dotenv_out_but_example_in() -> None:
+    text = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in text and "!.env.example" in text
+    assert (ROOT / ".env.example").exists()
