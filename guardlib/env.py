@@ -62,9 +62,7 @@ def _read(name: str, environ: Mapping[str, str] | None, allow_empty: bool) -> st
 def _missing(name: str, environ: Mapping[str, str] | None) -> MissingVariableError:
     source = os.environ if environ is None else environ
     state = "is set but empty" if source.get(name) == "" else "is not set"
-    return MissingVariableError(
-        name, f"Environment variable {name} {state}.\n{how_to_set(name)}"
-    )
+    return MissingVariableError(name, f"Environment variable {name} {state}.\n{how_to_set(name)}")
 
 
 def require(
@@ -170,7 +168,9 @@ def boolean(
 
     Python's ``bool("false")`` is ``True``; this helper exists so that never bites you.
     """
-    return _typed(name, default, environ, "a boolean (true/false, 1/0, yes/no, on/off)", _parse_bool)
+    return _typed(
+        name, default, environ, "a boolean (true/false, 1/0, yes/no, on/off)", _parse_bool
+    )
 
 
 def url(

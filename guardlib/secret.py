@@ -45,32 +45,34 @@ class Secret(Generic[T]):
     'demo-not-a-real-key-1234'
     """
 
-    __slots__ = ("_Secret__value", "_Secret__name")
+    __slots__ = ("_secret_value", "_secret_name")
     __hash__ = None  # type: ignore[assignment]  # deliberate: see module docstring
+    _secret_value: T
+    _secret_name: str | None
 
     def __init__(self, value: T, name: str | None = None) -> None:
         if isinstance(value, Secret):
             value = value.reveal()
         if name is not None and not isinstance(name, str):
             raise TypeError("Secret name must be a str or None")
-        object.__setattr__(self, "_Secret__value", value)
-        object.__setattr__(self, "_Secret__name", name)
+        object.__setattr__(self, "_secret_value", value)
+        object.__setattr__(self, "_secret_name", name)
 
     # -- the one explicit way out ---------------------------------------------------------
     def reveal(self) -> T:
         """Return the wrapped value. Every call site is a place the value can leak: keep few."""
-        return self.__value  # type: ignore[no-any-return]
+        return self._secret_value
 
     @property
     def name(self) -> str | None:
         """The optional name (for example the environment variable), safe to show."""
-        return self.__name  # type: ignore[no-any-return]
+        return self._secret_name
 
     # -- rendering channels: always the mask ----------------------------------------------
     def __repr__(self) -> str:
-        if self.__name is None:
+        if self._secret_name is None:
             return f"Secret({MASK!r})"
-        return f"Secret(name={self.__name!r}, value={MASK!r})"
+        return f"Secret(name={self._secret_name!r}, value={MASK!r})"
 
     def __str__(self) -> str:
         return MASK
@@ -99,7 +101,7 @@ class Secret(Generic[T]):
             other_value = other
         else:
             return NotImplemented
-        mine = self.__value
+        mine = self._secret_value
         if isinstance(mine, (str, bytes)) and isinstance(other_value, (str, bytes)):
             a = mine.encode("utf-8") if isinstance(mine, str) else mine
             b = other_value.encode("utf-8") if isinstance(other_value, str) else other_value
@@ -119,25 +121,21 @@ class Secret(Generic[T]):
 
     # -- copying and serialisation --------------------------------------------------------
     def __copy__(self) -> Secret[T]:
-        return Secret(self.__value, name=self.__name)
+        return Secret(self._secret_value, name=self._secret_name)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Secret[T]:
         import copy
 
-        return Secret(copy.deepcopy(self.__value, memo), name=self.__name)
+        return Secret(copy.deepcopy(self._secret_value, memo), name=self._secret_name)
 
     def __reduce_ex__(self, protocol: Any) -> NoReturn:
-        raise TypeError(
-            "Secret objects refuse to be pickled: a pickle would carry the value to disk or over "
-            "the wire. Store a reference (a variable name or a vault path) instead, or call "
-            ".reveal() explicitly if you really must."
-        )
+        raise _refuse_pickle()
 
     def __reduce__(self) -> NoReturn:
-        return self.__reduce_ex__(2)
+        raise _refuse_pickle()
 
     def __getstate__(self) -> NoReturn:
-        return self.__reduce_ex__(2)
+        raise _refuse_pickle()
 
     # -- immutability ---------------------------------------------------------------------
     def __setattr__(self, key: str, value: Any) -> NoReturn:
@@ -145,6 +143,14 @@ class Secret(Generic[T]):
 
     def __delattr__(self, key: str) -> NoReturn:
         raise AttributeError("Secret objects are immutable")
+
+
+def _refuse_pickle() -> TypeError:
+    return TypeError(
+        "Secret objects refuse to be pickled: a pickle would carry the value to disk or over "
+        "the wire. Store a reference (a variable name or a vault path) instead, or call "
+        ".reveal() explicitly if you really must."
+    )
 
 
 def reveal(value: Secret[T] | T) -> T:

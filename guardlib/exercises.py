@@ -1,0 +1,189 @@
+"""Checks for the course's exercises. Each ``check_*`` prints a clear verdict.
+
+The ``evaluate_*`` functions return a :class:`Verdict` (used by the tests); the ``check_*``
+wrappers print it, so a notebook cell ends with a readable line rather than a return value.
+No check ever prints a secret value. ipywidgets is not needed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from guardlib.secret import Secret
+
+PLACEHOLDER_HINT = "replace the ... placeholders with your answer, then run the cell again."
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    message: str
+
+    def __str__(self) -> str:
+        return ("✅ Correct! " if self.ok else "❌ Not yet: ") + self.message
+
+
+def _has_placeholder(value: Any) -> bool:
+    if value is Ellipsis:
+        return True
+    return isinstance(value, str) and "..." in value
+
+
+@contextmanager
+def _patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _plain(value: Any) -> Any:
+    return value.reveal() if isinstance(value, Secret) else value
+
+
+# -- chapter 01 ------------------------------------------------------------------------------
+def evaluate_no_hardcoded_secret(source: Any) -> Verdict:
+    """The rewritten module must read its key from the environment, and detect-secrets must
+    find nothing in it."""
+    if not isinstance(source, str) or _has_placeholder(source):
+        return Verdict(False, PLACEHOLDER_HINT)
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.py"
+        path.write_text(source, encoding="utf-8")
+        found = SecretsCollection()
+        with default_settings():
+            found.scan_file(str(path))
+        hits = sorted({secret.line_number for _, secret in found})
+    if hits:
+        lines = ", ".join(str(n) for n in hits)
+        return Verdict(False, f"detect-secrets still finds a hardcoded secret on line {lines}.")
+    if not any(word in source for word in ("os.environ", "getenv", "guardlib", "require_env")):
+        return Verdict(False, "read the key from the environment (os.environ or guardlib).")
+    return Verdict(True, "no hardcoded secret left, and the key comes from the environment.")
+
+
+def check_no_hardcoded_secret(source: Any) -> None:
+    print(evaluate_no_hardcoded_secret(source))
+
+
+# -- chapter 02 ------------------------------------------------------------------------------
+def evaluate_timeout_reader(func: Callable[[], Any], name: str = "TIMEOUT_SECONDS") -> Verdict:
+    """``func()`` must return the integer in ``name``, 30 when unset, and raise a ValueError
+    (guardlib's InvalidVariableError is one) for a value that is not an integer."""
+    if not callable(func):
+        return Verdict(False, PLACEHOLDER_HINT)
+    cases: list[tuple[str | None, Any]] = [("45", 45), (None, 30), ("7", 7)]
+    for raw, expected in cases:
+        with _patched_environ({name: raw}):
+            try:
+                got = _plain(func())
+            except Exception as exc:  # report the type only
+                return Verdict(False, f"with {name}={raw!r} it raised {type(exc).__name__}.")
+        if got is None or got is Ellipsis:
+            return Verdict(False, PLACEHOLDER_HINT)
+        if got != expected or not isinstance(got, int) or isinstance(got, bool):
+            shown = "unset" if raw is None else repr(raw)
+            return Verdict(
+                False,
+                f"with {name} {shown} expected the int {expected}, got a {type(got).__name__}.",
+            )
+    with _patched_environ({name: "soon"}):
+        try:
+            func()
+        except ValueError:
+            pass
+        except Exception as exc:
+            return Verdict(
+                False, f"a non-integer should raise ValueError, not {type(exc).__name__}."
+            )
+        else:
+            return Verdict(False, f"{name}='soon' should raise an error, not return a value.")
+    return Verdict(True, "typed, with a default, and a clear error for a bad value.")
+
+
+def check_timeout_reader(func: Callable[[], Any], name: str = "TIMEOUT_SECONDS") -> None:
+    print(evaluate_timeout_reader(func, name))
+
+
+# -- chapter 03 ------------------------------------------------------------------------------
+def evaluate_env_example(example_text: Any, env_path: str | os.PathLike[str]) -> Verdict:
+    """``example_text`` must list every key of ``env_path`` and none of its values."""
+    if not isinstance(example_text, str) or _has_placeholder(example_text):
+        return Verdict(False, PLACEHOLDER_HINT)
+    from dotenv import dotenv_values
+
+    real = dotenv_values(env_path, interpolate=False)
+    example = dotenv_values(stream=io.StringIO(example_text), interpolate=False)
+    missing = [key for key in real if key not in example]
+    if missing:
+        return Verdict(False, "keys missing from the example: " + ", ".join(missing))
+    copied = [
+        key
+        for key, value in example.items()
+        if value and any(value == real_value for real_value in real.values() if real_value)
+    ]
+    if copied:
+        return Verdict(
+            False, "the example contains real values (for " + ", ".join(copied) + "): remove them."
+        )
+    return Verdict(True, "every key is documented and no value is copied.")
+
+
+def check_env_example(example_text: Any, env_path: str | os.PathLike[str]) -> None:
+    print(evaluate_env_example(example_text, env_path))
+
+
+# -- chapter 04 ------------------------------------------------------------------------------
+def evaluate_redacting_logger(logger: Any, secret: Secret[str]) -> Verdict:
+    """Log the secret's value three ways through ``logger``; none may reach the output."""
+    if not isinstance(logger, logging.Logger):
+        return Verdict(False, PLACEHOLDER_HINT)
+    value = secret.reveal()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("calling the payment API with key " + value)
+        logger.info("retrying with key %s", value)
+        try:
+            raise ConnectionError("payment API refused key " + value)
+        except ConnectionError:
+            logger.exception("request failed")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    output = stream.getvalue()
+    leaks = output.count(value)
+    if leaks:
+        return Verdict(False, f"the key still appeared {leaks} time(s) in the log output.")
+    if "request failed" not in output:
+        return Verdict(False, "the log lines themselves disappeared: redact, don't drop.")
+    return Verdict(True, "message, arguments and traceback are all redacted.")
+
+
+def check_redacting_logger(logger: Any, secret: Secret[str]) -> None:
+    print(evaluate_redacting_logger(logger, secret))
