@@ -52,17 +52,46 @@ def check_python() -> Check:
     return Check("python", True, "3.10 or newer")
 
 
+def _course_pins() -> dict[str, str]:
+    """distribution -> the version range guardlib's metadata asks for (empty if unknown)."""
+    try:
+        from packaging.requirements import Requirement
+
+        requires = metadata.requires("guardlib") or []
+    except (ImportError, metadata.PackageNotFoundError):
+        return {}
+    pins = {}
+    for line in requires:
+        req = Requirement(line)
+        pins.setdefault(req.name.lower(), str(req.specifier))
+    return pins
+
+
 def check_packages(show_versions: bool = False) -> list[Check]:
+    """Each package the course uses: installed, and within the course's pinned range."""
+    pins = _course_pins()
     checks = []
     for dist, purpose, extra in PACKAGES:
+        hint = "pip install -e '.[all]'" if extra != "core" else "pip install -e ."
         try:
             version = metadata.version(dist)
         except metadata.PackageNotFoundError:
-            hint = "pip install guardlib" + ("" if extra == "core" else f"[{extra}]")
             checks.append(Check(dist, False, f"missing, needed for {purpose}: {hint}"))
             continue
-        checks.append(Check(dist, True, f"{version}, for {purpose}" if show_versions else purpose))
+        pin = pins.get(dist)
+        if pin and not _within(version, pin):
+            checks.append(Check(dist, False, f"{version} is outside {pin}: {hint}"))
+            continue
+        shown = f"{version} " if show_versions else ""
+        within = "within the course's pins" if pin else "installed"
+        checks.append(Check(dist, True, f"{shown}{within}, for {purpose}"))
     return checks
+
+
+def _within(version: str, pin: str) -> bool:
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet(pin).contains(version, prereleases=True)
 
 
 def check_credentials(environ: dict[str, str] | None = None) -> Check:
