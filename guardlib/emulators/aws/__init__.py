@@ -1,0 +1,116 @@
+"""AWS Secrets Manager (plus the IAM and STS it needs) on moto, with moto's gaps closed.
+
+Wiring: ``AWS_ENDPOINT_URL=http://127.0.0.1:PORT``, plain http on loopback. botocore reads it
+officially (``AWS_ENDPOINT_URL_SECRETS_MANAGER``, then ``AWS_ENDPOINT_URL``), it covers STS and
+IAM too (so ``assume_role`` in user code reaches the same identities), needs no certificate,
+and adds no TLS handshake to every connection. The alternative, the gateway at the real
+``secretsmanager.<region>.amazonaws.com`` with ``AWS_CA_BUNDLE``, would make the endpoint
+invisible, but every other service's host would need routing too, and the only thing it buys
+is hiding one variable that AWS itself documents. So ``hosts`` is empty.
+
+Identities:
+
+- ``env(None)``: the IAM user ``admin`` (AdministratorAccess), with a fixed access key;
+- ``env("dev-app")``: the temporary credentials of a session of the IAM role ``dev-app``
+  (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``, exactly what Lambda,
+  ECS and CodeBuild put in a role's environment), obtained through STS ``AssumeRole``. So
+  ``boto3.session.Session().client("secretsmanager", region_name=...)`` runs unchanged and
+  calls are evaluated as ``arn:aws:sts::123456789012:assumed-role/dev-app/guardlib``.
+  The session lasts 12 hours and its credentials are fixed per role name, so an applied
+  environment survives ``reset()`` + re-seed.
+
+Determinism: moto's random generator is reseeded at ``reset()``; the same calls in the same
+order give the same ARN suffixes and version ids. ``arn(name)`` returns a secret's ARN.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+try:
+    import moto  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the install
+    from .. import EmulatorUnavailable
+
+    raise EmulatorUnavailable(
+        "the aws emulator needs moto[server] and boto3: pip install 'guardlib[aws]'"
+    ) from exc
+
+from ..seed import DEFAULT_REGION
+from .routing import AwsApp, Server
+from .state import ADMIN_KEY_ID, ADMIN_SECRET, AwsState
+
+if TYPE_CHECKING:
+    from ..base import CloudContext
+    from ..seed import SeedSpec
+
+
+class AwsEmulator:
+    name = "aws"
+    hosts: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.state = AwsState()
+        self._server: Server | None = None
+
+    def start(self, ctx: CloudContext | None) -> None:
+        if self._server is not None:
+            return
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.state.reset()
+        app = AwsApp(self.state, ctx.faults if ctx is not None else None, self.name)
+        self._server = Server(app)
+        self._server.start()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def backend(self) -> tuple[str, int]:
+        if self._server is None:
+            raise RuntimeError("the aws emulator is not running")
+        return self._server.address
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self.backend()
+        return f"http://{host}:{port}"
+
+    def env(self, identity: str | None = None) -> dict[str, str]:
+        if identity is None:
+            key, secret, token = ADMIN_KEY_ID, ADMIN_SECRET, None
+        else:
+            with self.state.lock:
+                key, secret, token = self.state.role_credentials(identity)
+        env = {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": DEFAULT_REGION,
+            "AWS_REGION": DEFAULT_REGION,
+            "AWS_ACCESS_KEY_ID": key,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        if token is not None:
+            env["AWS_SESSION_TOKEN"] = token
+        return env
+
+    def reset(self) -> None:
+        self.state.reset()
+
+    def apply_seed(self, spec: SeedSpec) -> None:
+        self.state.apply_seed(spec)
+
+    def arn(self, name: str) -> str:
+        """The full ARN (with its suffix) of the secret ``name`` in the default region."""
+        with self.state.lock:
+            secret = self.state.secrets().secrets.get(name)
+        if secret is None:
+            raise KeyError(f"no secret named {name!r} in {DEFAULT_REGION}")
+        arn: str = secret.arn
+        return arn
+
+
+__all__ = ["AwsEmulator"]
