@@ -97,3 +97,11 @@ def unimplemented(method: str) -> RpcError:
         grpc.StatusCode.UNIMPLEMENTED,
         f"Method {method} is not implemented by the guardlib offline emulator.",
     )
+
+
+def policy_conflict() -> RpcError:
+    return RpcError(
+        grpc.StatusCode.ABORTED,
+        "There were concurrent policy changes. Please retry the whole read-modify-write "
+        "with exponential backoff.",
+    )

@@ -87,8 +87,10 @@ class Policy:
         for binding in self.bindings:
             if binding.condition:
                 continue
-            if member in binding.members or "allUsers" in binding.members or (
-                "allAuthenticatedUsers" in binding.members
+            if (
+                member in binding.members
+                or "allUsers" in binding.members
+                or ("allAuthenticatedUsers" in binding.members)
             ):
                 out |= ROLES.get(binding.role, frozenset())
         return out

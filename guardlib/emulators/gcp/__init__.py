@@ -1,0 +1,203 @@
+"""GCP Secret Manager, offline: the real gRPC service over TLS at ``secretmanager.googleapis.com``.
+
+The gateway tunnels ``secretmanager.googleapis.com:443`` (and the regional
+``secretmanager.<location>.rep.googleapis.com:443``) here; gRPC honours ``https_proxy`` and
+trusts the local CA through ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``. Unmodified code::
+
+    from google.cloud import secretmanager
+    client = secretmanager.SecretManagerServiceClient()
+    name = "projects/guard-demo/secrets/api-key/versions/latest"
+    client.access_secret_version(request={"name": name}).payload.data
+
+Identity: ``env(identity)`` writes a service-account key JSON for
+``<identity>@guard-demo.iam.gserviceaccount.com`` into the work directory and points
+``GOOGLE_APPLICATION_CREDENTIALS`` at it (``admin`` for ``env(None)``, which holds
+``roles/secretmanager.admin`` on project ``guard-demo``). The client signs its own JWT with that
+key and the emulator verifies it. That is the default because it is the seed article's story,
+it works for any number of identities in one process, and it needs no process restart:
+google-auth reads ``GCE_METADATA_HOST`` once, at import. For the "runs on GCP with an attached
+service account" story use ``metadata_env(identity)``, which starts a metadata-server emulator
+for that identity (use it in a fresh process, without ``GOOGLE_APPLICATION_CREDENTIALS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import auth as _auth
+from . import iam
+from .errors import RpcError
+from .routing import Server
+from .state import PROJECT_ID, PROJECT_NUMBER, Store
+
+if TYPE_CHECKING:
+    from ..base import CloudContext
+    from ..seed import SeedSpec
+    from .metadata import MetadataServer
+
+ADMIN = "admin"
+#: regional endpoints get a leaf name each (a wildcard covers one label only)
+LOCATIONS = (
+    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2",
+    "us-west3", "us-west4", "northamerica-northeast1", "northamerica-northeast2",
+    "southamerica-east1", "europe-west1", "europe-west2", "europe-west3", "europe-west4",
+    "europe-west6", "europe-west8", "europe-west9", "europe-north1", "europe-central2",
+    "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1",
+    "asia-southeast1", "asia-southeast2", "australia-southeast1", "me-central2",
+)  # fmt: skip
+HOSTS = ("secretmanager.googleapis.com",) + tuple(
+    f"secretmanager.{loc}.rep.googleapis.com" for loc in LOCATIONS
+)
+
+
+def email_of(identity: str) -> str:
+    return f"{identity}@{PROJECT_ID}.iam.gserviceaccount.com"
+
+
+class GcpEmulator:
+    name = "gcp"
+    hosts = ("secretmanager.googleapis.com:443", "secretmanager.*.rep.googleapis.com:443")
+
+    def __init__(self) -> None:
+        self.store = Store()
+        self.auth = _auth.Authenticator()
+        self._server: Server | None = None
+        self._workdir: Path | None = None
+        self._metadata: dict[str, MetadataServer] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, ctx: CloudContext) -> None:
+        self._workdir = Path(ctx.workdir)
+        # the admin's RSA key takes ~50 ms: make it in the background, off the start path
+        threading.Thread(target=_auth.key_for, args=(ADMIN,), daemon=True).start()
+        self._register_admin()
+        chain, key = ctx.ca.leaf_pem(*HOSTS)
+        self._server = Server(self.store, self.auth, ctx.faults)
+        self._server.start(chain, key)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        for server in self._metadata.values():
+            server.stop()
+        self._metadata.clear()
+
+    def backend(self) -> tuple[str, int]:
+        if self._server is None:
+            raise RuntimeError("the gcp emulator is not running")
+        return "127.0.0.1", self._server.port
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.auth.reset()
+        self._register_admin()
+
+    # -- identities --------------------------------------------------------------------------
+    def _register_admin(self) -> None:
+        self.add_identity(ADMIN, admin=True)
+
+    def add_identity(self, identity: str, admin: bool = False) -> str:
+        """Create service account ``<identity>@guard-demo.iam.gserviceaccount.com``."""
+        email = email_of(identity)
+        self.auth.register(identity, email)
+        if admin:
+            self.store.grant_project(PROJECT_ID, "roles/secretmanager.admin", iam.member_for(email))
+        return email
+
+    def grant_project_role(self, identity: str, role: str) -> None:
+        if role not in iam.ROLES:
+            raise ValueError(f"unknown role {role!r}; known: {', '.join(sorted(iam.ROLES))}")
+        self.store.grant_project(PROJECT_ID, role, iam.member_for(email_of(identity)))
+
+    def key_file(self, identity: str) -> Path:
+        """Write (once) the service-account key JSON of ``identity``; return its path."""
+        if self._workdir is None:
+            raise RuntimeError("the gcp emulator is not running")
+        path = self._workdir / f"gcp-{identity}.json"
+        with self._lock:
+            if not path.exists():
+                record = _auth.key_for(identity)
+                email = email_of(identity)
+                info = {
+                    "type": "service_account",
+                    "project_id": PROJECT_ID,
+                    "private_key_id": record.key_id,
+                    "private_key": record.private_pem,
+                    "client_email": email,
+                    "client_id": str(int(record.key_id[:15], 16)),
+                    "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+                    "token_uri": "https://oauth2.googleapis.com/token",
+                    "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+                    "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/"
+                    + email.replace("@", "%40"),
+                    "universe_domain": "googleapis.com",
+                }
+                tmp = path.with_suffix(".tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(info, fh, indent=2)
+                os.replace(tmp, path)
+        return path
+
+    def env(self, identity: str | None = None) -> dict[str, str]:
+        return {
+            "GOOGLE_CLOUD_PROJECT": PROJECT_ID,
+            "GOOGLE_APPLICATION_CREDENTIALS": str(self.key_file(identity or ADMIN)),
+        }
+
+    def metadata_env(self, identity: str | None = None) -> dict[str, str]:
+        """Variables for the metadata-server story. Drop GOOGLE_APPLICATION_CREDENTIALS from
+        the environment when using these, and use them in a fresh process (see module doc)."""
+        from .metadata import MetadataServer
+
+        identity = identity or ADMIN
+        with self._lock:
+            server = self._metadata.get(identity)
+            if server is None:
+                server = MetadataServer(email_of(identity), PROJECT_ID, PROJECT_NUMBER, self.auth)
+                self._metadata[identity] = server
+        return {
+            "GOOGLE_CLOUD_PROJECT": PROJECT_ID,
+            "GCE_METADATA_HOST": server.host,
+            "GCE_METADATA_IP": server.host,
+            "NO_GCE_CHECK": "False",
+        }
+
+    # -- seeding -----------------------------------------------------------------------------
+    def apply_seed(self, spec: SeedSpec) -> None:
+        from ..seed import SeedError
+
+        for ident in spec.identities.values():
+            self.add_identity(ident.name, admin=ident.admin)
+        admin = email_of(ADMIN)
+        for secret in spec.secrets:
+            if not secret.for_cloud(self.name):
+                continue
+            value = secret.value.encode() if isinstance(secret.value, str) else secret.value
+            labels = {k.lower(): str(v).lower() for k, v in secret.tags.items()}
+            try:
+                record = self.store.seed_secret(admin, secret.name, value, labels)
+            except RpcError as exc:
+                raise SeedError(f"gcp: secret {secret.name!r}: {exc.message}") from None
+            for reader in secret.readers:
+                record.policy.grant(
+                    "roles/secretmanager.secretAccessor", iam.member_for(email_of(reader))
+                )
+            for writer in secret.writers:
+                record.policy.grant(
+                    "roles/secretmanager.secretVersionManager", iam.member_for(email_of(writer))
+                )
+        extra = spec.extra.get(self.name, {})
+        for identity, roles in dict(extra.get("project_roles", {})).items():
+            self.add_identity(identity)
+            for role in [roles] if isinstance(roles, str) else roles:
+                try:
+                    self.grant_project_role(identity, role)
+                except ValueError as exc:
+                    raise SeedError(f"gcp: project_roles: {exc}") from None
