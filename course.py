@@ -2,7 +2,7 @@
 """Set up and open the Guard Your Secrets course, or run its tests. Standard library only.
 
     python3.11 course.py          # 1. create .venv, install guardlib[all], open JupyterLab
-    python3.11 course.py test     # 2. run the whole test suite (lint, types, unit, emulators, notebooks)
+    python3.11 course.py test     # 2. run the whole test suite
 
 Options for the first form: ``--no-open`` sets up without opening JupyterLab (also implied when
 the ``CI`` variable is set). Arguments after ``test`` are passed to pytest.
@@ -39,7 +39,7 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> int:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - this script runs before any install
         sys.exit(f"[course] Python 3.10 or newer is needed; this is {sys.version.split()[0]}.")
     if not venv_python().exists():
         say(f"creating a virtual environment in {VENV.name}/")

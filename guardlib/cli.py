@@ -59,7 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         missing = [str(p) for p in args.paths if not p.exists()]
         if missing:
-            print(f"guardlib scan: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+            print(
+                f"guardlib scan: no such file or directory: {', '.join(missing)}", file=sys.stderr
+            )
             return 2
         allow = load_allowlist(args.allowlist) if args.allowlist else frozenset()
         findings = scan_paths(args.paths, allow=allow)

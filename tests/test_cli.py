@@ -21,9 +21,10 @@ def _run(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
 def test_doctor_reports_every_package() -> None:
     result = _run("doctor")
     assert "python-dotenv" in result.stdout and "azure-identity" in result.stdout
-    assert result.stdout.strip().splitlines()[-1] in (
-        "Ready for the course.",
-    ) or "problem(s)" in result.stdout
+    assert (
+        result.stdout.strip().splitlines()[-1] in ("Ready for the course.",)
+        or "problem(s)" in result.stdout
+    )
 
 
 def test_scan_finds_a_key_without_printing_it(tmp_path: Path) -> None:

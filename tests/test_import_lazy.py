@@ -5,7 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("boto3", "botocore", "azure", "google", "grpc", "moto", "hvac", "trustme", "detect_secrets")
+HEAVY = (
+    "boto3",
+    "botocore",
+    "azure",
+    "google",
+    "grpc",
+    "moto",
+    "hvac",
+    "trustme",
+    "detect_secrets",
+)
 
 
 def _loaded_after(statement: str) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-USER_TESTS = '''
+USER_TESTS = """
 import os
 
 def test_env_points_at_the_gateway(offline_cloud, offline_env):
@@ -23,7 +23,7 @@ def test_faults_reset_between_tests_part2(offline_cloud):
 def test_one_server_per_session(offline_cloud):
     from guardlib import emulators
     assert emulators.current() is offline_cloud
-'''
+"""
 
 
 def test_fixtures_apply_env_reset_state_and_share_servers(pytester: pytest.Pytester) -> None:

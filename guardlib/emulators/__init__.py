@@ -42,17 +42,43 @@ REGISTRY: dict[str, str] = {
 #: Variables that would send an SDK to a real cloud, or to a real credential; removed by
 #: ``apply_env`` before the emulator environment is applied.
 REAL_CLOUD_VARIABLES = (
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_STS",
-    "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
-    "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_PASSWORD", "AZURE_AUTHORITY_HOST",
-    "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT",
-    "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
-    "GOOGLE_CLOUD_UNIVERSE_DOMAIN", "GCE_METADATA_HOST", "GCE_METADATA_IP",
-    "VAULT_ADDR", "VAULT_TOKEN", "VAULT_CACERT", "VAULT_NAMESPACE",
-    "BAO_ADDR", "BAO_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL_STS",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_USERNAME",
+    "AZURE_PASSWORD",
+    "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IMDS_ENDPOINT",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_PROJECT",
+    "GCLOUD_PROJECT",
+    "GOOGLE_CLOUD_UNIVERSE_DOMAIN",
+    "GCE_METADATA_HOST",
+    "GCE_METADATA_IP",
+    "VAULT_ADDR",
+    "VAULT_TOKEN",
+    "VAULT_CACERT",
+    "VAULT_NAMESPACE",
+    "BAO_ADDR",
+    "BAO_TOKEN",
 )
 
 
@@ -76,9 +102,7 @@ def _load(name: str) -> type:
     try:
         spec = REGISTRY[name]
     except KeyError:
-        raise ValueError(
-            f"unknown emulator {name!r}; choose from {', '.join(REGISTRY)}"
-        ) from None
+        raise ValueError(f"unknown emulator {name!r}; choose from {', '.join(REGISTRY)}") from None
     module_name, _, cls_name = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -209,6 +233,8 @@ def _process_ca() -> tuple[Path, LocalCA]:
             _ca = (workdir, LocalCA(workdir))
             atexit.register(shutil.rmtree, workdir, True)
         return _ca
+
+
 _current_lock = threading.Lock()
 
 
@@ -274,6 +300,12 @@ def offline_cloud(
 
 
 __all__ = [
-    "REGISTRY", "EmulatorUnavailable", "OfflineCloud", "available", "current", "offline_cloud",
-    "start", "stop",
+    "REGISTRY",
+    "EmulatorUnavailable",
+    "OfflineCloud",
+    "available",
+    "current",
+    "offline_cloud",
+    "start",
+    "stop",
 ]

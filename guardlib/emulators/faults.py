@@ -37,7 +37,9 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+            raise ValueError(
+                f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}"
+            )
         if self.kind == "error" and self.status not in (500, 502, 503, 504):
             raise ValueError(f"an 'error' fault needs a 5xx status, not {self.status}")
 
@@ -80,7 +82,9 @@ class Faults:
         return None
 
     @contextlib.contextmanager
-    def injected(self, kind: FaultKind, *, service: str = "*", **options: int | None) -> Iterator[Fault]:
+    def injected(
+        self, kind: FaultKind, *, service: str = "*", **options: int | None
+    ) -> Iterator[Fault]:
         fault = self.inject(kind, service=service, **options)
         try:
             yield fault

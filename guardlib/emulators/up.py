@@ -20,7 +20,9 @@ from . import start, stop
 
 def render_env(env: dict[str, str]) -> str:
     """dotenv format, one ``KEY='value'`` per line, sorted (python-dotenv reads it back)."""
-    lines = ["# written by `guardlib emulators up`: points unmodified SDK code at the offline cloud"]
+    lines = [
+        "# written by `guardlib emulators up`: points unmodified SDK code at the offline cloud"
+    ]
     for key in sorted(env):
         value = env[key].replace("\\", "\\\\").replace("'", "\\'")
         lines.append(f"{key}='{value}'")
@@ -51,8 +53,12 @@ def run(
     names = ", ".join(cloud.emulators) or "none"
     if env_file:
         write_env_file(Path(env_file), text)
-        print(f"offline cloud ready ({names}) in {elapsed_ms:.0f} ms; environment written to "
-              f"{env_file}", file=sys.stderr, flush=True)
+        print(
+            f"offline cloud ready ({names}) in {elapsed_ms:.0f} ms; environment written to "
+            f"{env_file}",
+            file=sys.stderr,
+            flush=True,
+        )
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
