@@ -191,7 +191,9 @@ class Store:
             msg.CopyFrom(secret)
             msg.name = self._canonical(key)
             msg.create_time.FromNanoseconds(time.time_ns())
+            _check_expiration(secret)
             if secret.HasField("ttl"):
+                msg.ClearField("ttl")
                 msg.expire_time.FromNanoseconds(time.time_ns() + secret.ttl.ToNanoseconds())
             msg.etag = _etag()
             self.secrets[key] = SecretRecord(msg=msg, key=key)
@@ -249,6 +251,7 @@ class Store:
                     msg.ClearField(path)
                     getattr(msg, path).MergeFrom(getattr(given, path))
                 elif path in ("ttl", "expire_time"):
+                    _check_expiration(given)
                     msg.ClearField("expire_time")
                     msg.ClearField("ttl")
                     if path == "ttl" and given.HasField("ttl"):
@@ -420,6 +423,13 @@ class Store:
                 req.payload.data = value
                 self.add_version(admin, req)
             return record
+
+
+def _check_expiration(secret: Any) -> None:
+    if secret.HasField("ttl") and secret.ttl.ToNanoseconds() <= 0:
+        raise errors.invalid("Secret.ttl must be positive.")
+    if secret.HasField("expire_time") and secret.expire_time.ToNanoseconds() <= time.time_ns():
+        raise errors.invalid("Secret.expire_time must be in the future.")
 
 
 def _destroy_now(version: Version) -> None:
