@@ -179,6 +179,20 @@ class KeyVaultApp:
                 "cloud_instance_name": "microsoftonline.com",
             }  # fmt: skip
             return 200, {"Content-Type": _JSON}, json.dumps(config).encode()
+        if method == "GET" and rest == "discovery/instance":
+            # MSAL asks this after some failures (e.g. invalid_client) to refresh its aliases
+            discovery = {
+                "tenant_discovery_endpoint": f"https://{AUTHORITY_HOST}/{{tenant}}/v2.0/"
+                ".well-known/openid-configuration",
+                "api-version": "1.1",
+                "metadata": [{
+                    "preferred_network": AUTHORITY_HOST,
+                    "preferred_cache": "login.windows.net",
+                    "aliases": [AUTHORITY_HOST, "login.windows.net", "login.microsoft.com",
+                                "sts.windows.net"],
+                }],
+            }  # fmt: skip
+            return 200, {"Content-Type": _JSON}, json.dumps(discovery).encode()
         if method == "POST" and rest == "oauth2/v2.0/token":
             return self._client_credentials(body)
         return _aad_error(404, "invalid_request", f"AADSTS90002: unknown endpoint /{rest[:80]}")
@@ -243,7 +257,7 @@ class KeyVaultApp:
             raise errors.bad_parameter("The 'api-version' query parameter is missing.")
         base = f"https://{host}"
         segments = [unquote(s) for s in path.split("/")[1:]]
-        while len(segments) > 1 and segments[-1] == "":
+        if len(segments) > 2 and segments[-1] == "":
             segments.pop()  # "/secrets/name/" is the latest version
         status, payload = self._dispatch(vault, principal, method, base, segments, query, body)
         out_headers = {
