@@ -20,7 +20,9 @@ Identities:
   environment survives ``reset()`` + re-seed.
 
 Determinism: moto's random generator is reseeded at ``reset()``; the same calls in the same
-order give the same ARN suffixes and version ids. ``arn(name)`` returns a secret's ARN.
+order give the same ARN suffixes. Version ids are the request's ``ClientRequestToken``, which
+boto3 generates (uuid4) when the caller passes none, as against AWS: pass one to print stable
+ids. ``arn(name)`` returns a secret's full ARN.
 """
 
 from __future__ import annotations
