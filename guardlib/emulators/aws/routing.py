@@ -78,9 +78,9 @@ class AwsApp:
             raise errors.server_error(fault.status)
         elif fault.kind == "reset":
             sock = environ.get("werkzeug.socket")
-            if isinstance(sock, socket.socket):  # RST: linger on, timeout 0
+            if isinstance(sock, socket.socket):  # drop it: the client reads no answer at all
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                sock.close()
+                sock.shutdown(socket.SHUT_RDWR)
             raise errors.server_error(500)
 
     def _handle(
