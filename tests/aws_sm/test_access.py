@@ -225,9 +225,7 @@ def test_batch_get_reports_denied_secrets_as_errors(seeded, client):
             },
         ],
     )
-    out = client("batch-app").batch_get_secret_value(
-        SecretIdList=["dev-api-key", "prod-api-key"]
-    )
+    out = client("batch-app").batch_get_secret_value(SecretIdList=["dev-api-key", "prod-api-key"])
     assert [v["Name"] for v in out["SecretValues"]] == ["dev-api-key"]
     assert [(e["SecretId"], e["ErrorCode"]) for e in out["Errors"]] == [
         (seeded.arn("prod-api-key"), "AccessDeniedException")

@@ -100,9 +100,7 @@ def test_a_label_lives_on_one_version(sm):
         )
     assert error_code(caught.value) == "InvalidParameterException"
     assert new in caught.value.response["Error"]["Message"]
-    sm.update_secret_version_stage(
-        SecretId="db-password", VersionStage="blue", MoveToVersionId=old
-    )
+    sm.update_secret_version_stage(SecretId="db-password", VersionStage="blue", MoveToVersionId=old)
     with pytest.raises(ClientError, match="InvalidParameterException"):
         sm.update_secret_version_stage(
             SecretId="db-password", VersionStage="blue", MoveToVersionId=new
