@@ -235,7 +235,9 @@ def test_missing_token_gets_the_challenge(cloud, use_identity) -> None:
 
 
 def test_plain_http_is_refused_by_the_sdk(azure, with_secret) -> None:
-    client = SecretClient("http://guard-demo.vault.azure.net", StaticToken(azure.issue_token()))
+    client = SecretClient(
+        "http://guard-demo.vault.azure.net", StaticToken(azure.issue_token()), retry_total=0
+    )
     with pytest.raises(ServiceRequestError):
         client.get_secret("api")
 
@@ -245,7 +247,8 @@ def test_wrong_identity_header_is_rejected(cloud, use_identity, monkeypatch) -> 
     from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
     use_identity(None)
-    monkeypatch.setenv("IDENTITY_HEADER", os.environ["IDENTITY_HEADER"][:-1] + "0")
+    genuine = os.environ["IDENTITY_HEADER"]
+    monkeypatch.setenv("IDENTITY_HEADER", genuine[:-1] + ("1" if genuine[-1] == "0" else "0"))
     with pytest.raises(ClientAuthenticationError):
         ManagedIdentityCredential().get_token("https://vault.azure.net/.default")
     with pytest.raises(ClientAuthenticationError):
