@@ -75,3 +75,39 @@ def test_nothing_leaves_loopback(article):
     assert gateway.resolve("oauth2.googleapis.com:443") is None
     assert gateway.resolve("secretmanager.googleapis.com:443") == article["gcp"].backend()
     assert gateway.resolve("secretmanager.us-east1.rep.googleapis.com:443") is not None
+
+
+def test_snippet_with_the_env_file_of_emulators_up(tmp_path):
+    """`guardlib emulators up --only gcp` in one process; the article's code in another, with
+    nothing but the environment file it wrote."""
+    import json
+    import signal
+    import time
+
+    from dotenv import dotenv_values
+
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"secrets": {"api-key": {"value": "demo-not-a-real-key-1234"}}}))
+    env_file = tmp_path / "offline.env"
+    up = subprocess.Popen(
+        [sys.executable, "-m", "guardlib.cli", "emulators", "up", "--only", "gcp"]
+        + ["--env-file", str(env_file), "--seed", str(seed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not env_file.exists() and time.monotonic() < deadline and up.poll() is None:
+            time.sleep(0.05)
+        assert env_file.exists(), up.stderr.read() if up.poll() is not None else "timeout"
+        env = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        for key in ("GOOGLE_CLOUD_PROJECT", "GOOGLE_APPLICATION_CREDENTIALS", "HTTPS_PROXY"):
+            assert key in env
+        assert env["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"].endswith("guardlib-offline-ca.pem")
+        done = run(env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout == "Plaintext: demo-not-a-real-key-1234\n"
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(15)

@@ -118,5 +118,5 @@ class Server:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.stop(grace=None).wait(5)
+            self._server.stop(grace=0.2).wait(5)
             self._server = None
