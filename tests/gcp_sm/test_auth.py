@@ -234,3 +234,36 @@ def test_secret_value_never_in_errors(seeded, client_as):
         admin.access_secret_version(name=LATEST)
     assert "demo-not-a-real-key" not in str(info.value)
     assert VALUE not in str(info.value).encode()
+
+
+def metadata_token(gcp, identity: str) -> str:
+    import urllib.request
+
+    host = gcp.metadata_env(identity)["GCE_METADATA_HOST"]
+    url = f"http://{host}/computeMetadata/v1/instance/service-accounts/default/token"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(url, headers={"Metadata-Flavor": "Google"})
+    with opener.open(request, timeout=5) as response:
+        return json.load(response)["access_token"]
+
+
+def test_metadata_token_follows_the_account_across_reset(seeded, cloud, gcp):
+    client = with_token(metadata_token(gcp, "dev-app"))
+    assert client.access_secret_version(name=LATEST).payload.data
+    cloud.reset()
+    assert_unauthenticated(client)
+    cloud.seed(
+        {"secrets": {"dev-api-key": {"value": "demo-not-a-real-key-dev", "readers": ["dev-app"]}}}
+    )
+    assert client.access_secret_version(name=LATEST).payload.data == b"demo-not-a-real-key-dev"
+
+
+def test_jwt_client_follows_the_account_across_reset(seeded, cloud, client_as):
+    dev = client_as("dev-app")
+    dev.access_secret_version(name=LATEST)
+    cloud.reset()
+    assert_unauthenticated(dev)
+    cloud.seed(
+        {"secrets": {"dev-api-key": {"value": "demo-not-a-real-key-dev", "readers": ["dev-app"]}}}
+    )
+    assert dev.access_secret_version(name=LATEST).payload.data == b"demo-not-a-real-key-dev"

@@ -108,15 +108,19 @@ class Authenticator:
         return email in self._accounts.values()
 
     def reset(self) -> None:
+        """Forget the accounts. Issued tokens and verified JWTs stay cached: they are checked
+        against the accounts on every request, so they work again once the account is seeded
+        again (as a long-lived client in a notebook expects) and not before."""
         with self._lock:
             self._accounts.clear()
-            self._tokens.clear()
-            self._verified.clear()
 
     def issue_token(self, email: str, lifetime: int = 3599) -> str:
         token = "ya29.guardlib-offline-" + secrets.token_urlsafe(32)
+        now = time.time()
         with self._lock:
-            self._tokens[token] = (email, time.time() + lifetime)
+            if len(self._tokens) > 4096:
+                self._tokens = {k: v for k, v in self._tokens.items() if v[1] > now}
+            self._tokens[token] = (email, now + lifetime)
         return token
 
     # -- requests ----------------------------------------------------------------------------
