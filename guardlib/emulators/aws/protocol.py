@@ -89,10 +89,14 @@ def verify_signature(
 ) -> None:
     """Raise InvalidSignatureException unless ``auth.signature`` signs this request."""
     amz_date = _header(environ, "x-amz-date") or ""
-    try:
-        when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(
-            tzinfo=datetime.timezone.utc
-        )
+    try:  # "20240917T120000Z"; slicing is 10x faster than strptime
+        if len(amz_date) != 16 or amz_date[8] != "T" or amz_date[15] != "Z":
+            raise ValueError(amz_date)
+        when = datetime.datetime(
+            int(amz_date[0:4]), int(amz_date[4:6]), int(amz_date[6:8]),
+            int(amz_date[9:11]), int(amz_date[11:13]), int(amz_date[13:15]),
+            tzinfo=datetime.timezone.utc,
+        )  # fmt: skip
     except ValueError:
         raise errors.AwsError(
             "IncompleteSignatureException", "X-Amz-Date must be in ISO 8601 basic format."

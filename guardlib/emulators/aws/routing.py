@@ -50,6 +50,10 @@ class AwsApp:
         self.faults = faults
         self.service = service
         self.moto = DomainDispatcherApplication(create_backend_app)
+        #: signing service name -> moto's Flask app for it. moto's dispatcher finds the app
+        #: anew for each request (stat()ing its package directories); the signature scope
+        #: already names the service, so look it up once.
+        self._apps: dict[str, Any] = {}
 
     # -- entry point -------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -96,13 +100,13 @@ class AwsApp:
         if call.service == "secretsmanager" and call.json_protocol:
             return self._secretsmanager(call, caller, auth.region, environ, body, start_response)
         self._authorize_other(call, caller)
-        status, headers, payload = self._forward(environ, body)
+        status, headers, payload = self._forward(environ, body, call.service)
         start_response(status, headers)
         return [payload]
 
     # -- moto --------------------------------------------------------------------------------
     def _forward(
-        self, environ: dict[str, Any], body: bytes
+        self, environ: dict[str, Any], body: bytes, service: str
     ) -> tuple[str, list[tuple[str, str]], bytes]:
         inner = dict(environ)
         inner["wsgi.input"] = io.BytesIO(body)
@@ -113,7 +117,10 @@ class AwsApp:
             captured[:] = [status, headers]
             return lambda data: None
 
-        chunks = self.moto(inner, capture)
+        app = self._apps.get(service)
+        if app is None:
+            app = self._apps[service] = self.moto.get_application(inner)
+        chunks = app(inner, capture)
         try:
             payload = b"".join(chunks)
         finally:
@@ -156,7 +163,7 @@ class AwsApp:
                     raise errors.invalid_request(errors.MSG_NO_LAMBDA)
             if call.action == "UpdateSecretVersionStage" and secret is not None:
                 _check_stage_move(call.params, secret)
-            status, headers, payload = self._forward(environ, body)
+            status, headers, payload = self._forward(environ, body, call.service)
             if call.action in WRITES and status.startswith("200"):
                 ids = [secret.name] if secret is not None else [str(call.params.get("Name"))]
                 state.normalise(ids, region)
