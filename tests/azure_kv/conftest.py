@@ -75,7 +75,9 @@ def client_as(use_identity) -> Iterator[Callable[[str | None], object]]:
 
     def make(identity: str | None = None) -> SecretClient:
         use_identity(identity)
-        client = SecretClient(vault_url=os.environ["VAULT_URL"], credential=DefaultAzureCredential())
+        client = SecretClient(
+            vault_url=os.environ["VAULT_URL"], credential=DefaultAzureCredential()
+        )
         made.append(client)
         return client
 

@@ -140,9 +140,7 @@ def test_vault_scoped_role_assignment(cloud, client_as) -> None:
         {
             "secrets": {"x": {"value": "demo-not-a-real-x"}, "y": {"value": "demo-not-a-real-y"}},
             "identities": ["auditor"],
-            "azure": {
-                "role_assignments": [{"identity": "auditor", "role": "Key Vault Reader"}]
-            },
+            "azure": {"role_assignments": [{"identity": "auditor", "role": "Key Vault Reader"}]},
         }
     )
     client = client_as("auditor")
@@ -153,7 +151,12 @@ def test_vault_scoped_role_assignment(cloud, client_as) -> None:
 
 
 def test_seeded_admin_identity_is_officer_of_the_vault(cloud, client_as) -> None:
-    cloud.seed({"identities": {"boss-app": {"admin": True}}, "secrets": {"z": {"value": "demo-not-a-real-z"}}})
+    cloud.seed(
+        {
+            "identities": {"boss-app": {"admin": True}},
+            "secrets": {"z": {"value": "demo-not-a-real-z"}},
+        }
+    )
     client = client_as("boss-app")
     assert client.get_secret("z").value == "demo-not-a-real-z"
     client.set_secret("new-one", "demo-not-a-real-n")

@@ -278,7 +278,9 @@ def test_service_principal_wrong_secret_and_unknown_client(cloud, azure, use_ide
     cloud.seed({"identities": ["ci-app"]})
     use_identity("ci-app")
     sp = azure.service_principal("ci-app")
-    wrong = ClientSecretCredential(sp["AZURE_TENANT_ID"], sp["AZURE_CLIENT_ID"], "demo-wrong-secret")
+    wrong = ClientSecretCredential(
+        sp["AZURE_TENANT_ID"], sp["AZURE_CLIENT_ID"], "demo-wrong-secret"
+    )
     with pytest.raises(ClientAuthenticationError) as err:
         wrong.get_token("https://vault.azure.net/.default")
     assert "AADSTS7000215" in str(err.value)

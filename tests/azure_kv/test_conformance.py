@@ -105,7 +105,9 @@ def test_list_secrets_pages_with_next_link(admin: SecretClient) -> None:
 
 
 def test_list_versions(admin: SecretClient) -> None:
-    versions = {admin.set_secret("many", f"demo-not-a-real-{i}").properties.version for i in range(5)}
+    versions = {
+        admin.set_secret("many", f"demo-not-a-real-{i}").properties.version for i in range(5)
+    }
     listed = list(admin.list_properties_of_secret_versions("many", max_page_size=2))
     assert {p.version for p in listed} == versions
     assert all(p.name == "many" for p in listed)
@@ -189,7 +191,9 @@ def test_service_principal_client_secret_flow(cloud, azure, monkeypatch) -> None
     for key, value in cloud.env("ci-app").items():
         monkeypatch.setenv(key, value)
     sp = azure.service_principal("ci-app")
-    cred = ClientSecretCredential(sp["AZURE_TENANT_ID"], sp["AZURE_CLIENT_ID"], sp["AZURE_CLIENT_SECRET"])
+    cred = ClientSecretCredential(
+        sp["AZURE_TENANT_ID"], sp["AZURE_CLIENT_ID"], sp["AZURE_CLIENT_SECRET"]
+    )
     with SecretClient(VAULT_URL, cred) as client:
         assert client.get_secret("sp-key").value == "demo-not-a-real-sp"
     # and through EnvironmentCredential inside DefaultAzureCredential
@@ -204,9 +208,7 @@ def test_service_principal_client_secret_flow(cloud, azure, monkeypatch) -> None
 def test_managed_identity_credential_user_and_system_assigned(cloud, azure, use_identity) -> None:
     from azure.identity import ManagedIdentityCredential
 
-    cloud.seed(
-        {"secrets": {"mi-key": {"value": "demo-not-a-real-mi", "readers": ["web-app"]}}}
-    )
+    cloud.seed({"secrets": {"mi-key": {"value": "demo-not-a-real-mi", "readers": ["web-app"]}}})
     use_identity("web-app")
     principal = azure.principal("web-app")
     for cred in (

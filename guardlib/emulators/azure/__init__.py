@@ -124,15 +124,15 @@ class AzureEmulator:
     def apply_seed(self, spec: SeedSpec) -> None:
         """Identities, secrets and access rules of ``spec``, plus its ``azure`` section::
 
-            {"azure": {
-                "vaults": {"legacy-kv": {"permission_model": "access_policy"}},
-                "access_policies": [{"vault": "legacy-kv", "identity": "dev-app",
-                                     "secrets": ["get", "list"]}],
-                "role_assignments": [{"identity": "ops", "role": "Key Vault Secrets Officer",
-                                      "vault": "guard-demo", "secret": None}],
-                "secrets": [{"vault": "legacy-kv", "name": "db-password",
-                             "value": "demo-not-a-real-password", "content_type": "text/plain"}],
-            }}
+        {"azure": {
+            "vaults": {"legacy-kv": {"permission_model": "access_policy"}},
+            "access_policies": [{"vault": "legacy-kv", "identity": "dev-app",
+                                 "secrets": ["get", "list"]}],
+            "role_assignments": [{"identity": "ops", "role": "Key Vault Secrets Officer",
+                                  "vault": "guard-demo", "secret": None}],
+            "secrets": [{"vault": "legacy-kv", "name": "db-password",
+                         "value": "demo-not-a-real-password", "content_type": "text/plain"}],
+        }}
         """
         state = self.state
         for ident in spec.identities.values():
@@ -156,7 +156,9 @@ class AzureEmulator:
                 self._grant(default, p, "Key Vault Secrets User", ("get", "list"), secret.name)
             for writer in secret.writers:
                 p = state.add_principal(writer)
-                self._grant(default, p, "Key Vault Secrets Officer", SECRET_PERMISSIONS, secret.name)
+                self._grant(
+                    default, p, "Key Vault Secrets Officer", SECRET_PERMISSIONS, secret.name
+                )
         for item in extra.get("access_policies", []):
             vault = self._vault(item.get("vault"))
             principal = state.add_principal(item["identity"])

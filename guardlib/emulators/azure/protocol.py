@@ -119,14 +119,15 @@ class BackupCodec:
             blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             if not blob.startswith(self.MAGIC):
                 raise ValueError
-            nonce, sealed = blob[len(self.MAGIC) : len(self.MAGIC) + 12], blob[len(self.MAGIC) + 12 :]
+            nonce, sealed = (
+                blob[len(self.MAGIC) : len(self.MAGIC) + 12],
+                blob[len(self.MAGIC) + 12 :],
+            )
             data = json.loads(self._aead.decrypt(nonce, sealed, None))
             versions = {v["version"]: Version(**v) for v in data["versions"]}
             return Secret(data["name"], versions, data["latest"])
         except Exception:  # noqa: BLE001 - any failure means a corrupt or foreign blob
-            raise errors.bad_parameter(
-                "Backup blob contains invalid or corrupt version."
-            ) from None
+            raise errors.bad_parameter("Backup blob contains invalid or corrupt version.") from None
 
 
 def parse_json(body: bytes) -> dict[str, Any]:

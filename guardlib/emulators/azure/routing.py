@@ -39,8 +39,7 @@ from .state import State, Vault
 Response = tuple[int, dict[str, str], bytes]
 VAULT_SUFFIX = ".vault.azure.net"
 CHALLENGE = (
-    f'Bearer authorization="https://{AUTHORITY_HOST}/{TENANT_ID}", '
-    f'resource="{KEY_VAULT_RESOURCE}"'
+    f'Bearer authorization="https://{AUTHORITY_HOST}/{TENANT_ID}", resource="{KEY_VAULT_RESOURCE}"'
 )
 _JSON = "application/json; charset=utf-8"
 
@@ -237,7 +236,11 @@ class KeyVaultApp:
             "ext_expires_in": expires_in,
             "access_token": token,
         }
-        return 200, {"Content-Type": _JSON, "Cache-Control": "no-store"}, json.dumps(answer).encode()
+        return (
+            200,
+            {"Content-Type": _JSON, "Cache-Control": "no-store"},
+            json.dumps(answer).encode(),
+        )
 
     # -- Key Vault --------------------------------------------------------------------------
     def _vault(
@@ -275,7 +278,9 @@ class KeyVaultApp:
         auth = headers.get("Authorization") or ""
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise errors.unauthorized("AKV10000: Request is missing a Bearer or PoP token.", CHALLENGE)
+            raise errors.unauthorized(
+                "AKV10000: Request is missing a Bearer or PoP token.", CHALLENGE
+            )
         try:
             claims = self.issuer.verify(token.strip())
         except TokenError as exc:
@@ -463,7 +468,7 @@ class _Server(http.server.ThreadingHTTPServer):
                 conn = self.tls.wrap_socket(request, server_side=True)
             with self._open_lock:
                 self._open.add(conn)
-            self.RequestHandlerClass(conn, client_address, self)
+            self.RequestHandlerClass(conn, client_address, self)  # type: ignore[arg-type]
         except (OSError, ssl.SSLError):
             pass
         finally:

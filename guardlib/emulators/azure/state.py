@@ -131,7 +131,10 @@ class Vault:
         for assignment in self.role_assignments:
             if assignment.object_id != principal.object_id:
                 continue
-            if assignment.secret is not None and assignment.secret.lower() != (secret or "").lower():
+            if (
+                assignment.secret is not None
+                and assignment.secret.lower() != (secret or "").lower()
+            ):
                 continue
             if any(_allows(p, action) for p in ROLES.get(assignment.role, ())):
                 return
