@@ -199,3 +199,7 @@ def json_value(
 ) -> Secret[Any]:
     """Read a JSON document (object, list, number, ...) and return it parsed, wrapped."""
     return _typed(name, default, environ, "valid JSON", json.loads)
+
+
+# ``env.required(...)`` reads naturally too; same function.
+required = require
