@@ -89,11 +89,31 @@ class TokenIssuer:
     """Signs and verifies the emulated Entra access tokens."""
 
     def __init__(self) -> None:
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._public = self._key.public_key()
+        # RSA key generation takes 10-200 ms (a random prime search): do it off the start-up
+        # path; the first token issued or checked waits for it
+        self._key_ready = threading.Event()
+        self._key_thread = threading.Thread(
+            target=self._make_key, name="guardlib-azure-keygen", daemon=True
+        )
+        self._key_thread.start()
         self.kid = _b64(hashlib.sha1(secrets.token_bytes(16)).digest())  # noqa: S324 - a key id
         self._verified: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+
+    def _make_key(self) -> None:
+        self._private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._public_key = self._private.public_key()
+        self._key_ready.set()
+
+    @property
+    def _key(self) -> rsa.RSAPrivateKey:
+        self._key_ready.wait()
+        return self._private
+
+    @property
+    def _public(self) -> rsa.RSAPublicKey:
+        self._key_ready.wait()
+        return self._public_key
 
     def issue(
         self,
