@@ -262,3 +262,12 @@ def test_unsigned_request_is_refused(seeded, client):
     with pytest.raises(ClientError) as caught:
         sm.get_secret_value(SecretId="dev-api-key")
     assert error_code(caught.value) == "MissingAuthenticationTokenException"
+
+
+def test_unseeded_identity_is_unknown_until_seeded(cloud, aws, client):
+    ghost = client("ghost-app", AWS_MAX_ATTEMPTS="1")
+    with pytest.raises(ClientError) as caught:
+        ghost.get_secret_value(SecretId="dev-api-key")
+    assert error_code(caught.value) == "UnrecognizedClientException"
+    cloud.seed({"secrets": {"dev-api-key": {"value": "demo-late", "readers": ["ghost-app"]}}})
+    assert ghost.get_secret_value(SecretId="dev-api-key")["SecretString"] == "demo-late"

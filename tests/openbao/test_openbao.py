@@ -98,9 +98,11 @@ def test_fresh_process_with_only_the_written_env(seeded, cloud):
     assert out.stdout.strip() == "demo-not-a-real-key-dev"
 
 
-def test_unknown_identity_has_a_clear_error(seeded):
-    with pytest.raises(ValueError, match="seed it first"):
-        seeded.env("ghost-app")
+def test_unseeded_identity_is_denied(seeded, hvac_client):
+    ghost = hvac_client("ghost-app")
+    assert not ghost.is_authenticated()
+    with pytest.raises(hvac.exceptions.Forbidden):
+        read(ghost, "dev-api-key")
 
 
 def test_missing_binary_says_how_to_install(monkeypatch, tmp_path):

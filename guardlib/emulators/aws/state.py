@@ -206,31 +206,29 @@ class AwsState:
         )
 
     def role_credentials(self, name: str) -> tuple[str, str, str]:
-        """(access key id, secret, session token) of a seeded role's fixed session."""
-        arn = self.role_arn(name)
-        if not any(r.name == name for r in self.iam.roles.values()):
-            raise SeedError(
-                f"no AWS identity {name!r}: seed it first (cloud.seed(...) naming it as a "
-                "reader or writer, or under 'identities')"
-            )
+        """(access key id, secret, token) of a role's fixed session. For a role that does not
+        exist (yet) these are credentials of nothing: AWS answers UnrecognizedClientException,
+        until a seed creates the role, when the very same credentials start to work."""
         key_id = "ASIA" + _fixed("key", name, 16)
+        secret = "demo-not-a-real-secret-" + _fixed("secret", name, 17).lower()
+        token = "demo-not-a-real-session-token-" + _fixed("token", name, 32)
         for session in self.sts.assumed_roles:
             if session.access_key_id == key_id:
-                return key_id, session.secret_access_key, session.session_token
+                return key_id, secret, token
+        if not any(r.name == name for r in self.iam.roles.values()):
+            return key_id, secret, token
         session = self.sts.assume_role(
             region_name=self.region,
             role_session_name=SESSION_NAME,
-            role_arn=arn,
+            role_arn=self.role_arn(name),
             policy=None,
             duration=SESSION_SECONDS,
             external_id=None,
         )
         session.access_key_id = session.access_key.access_key_id = key_id
-        session.secret_access_key = session.access_key.secret_access_key = (
-            "demo-not-a-real-secret-" + _fixed("secret", name, 17).lower()
-        )
-        session.session_token = "demo-not-a-real-session-token-" + _fixed("token", name, 32)
-        return key_id, session.secret_access_key, session.session_token
+        session.secret_access_key = session.access_key.secret_access_key = secret
+        session.session_token = token
+        return key_id, secret, token
 
     # -- seeding -----------------------------------------------------------------------------
     def apply_seed(self, spec: SeedSpec) -> None:
@@ -262,6 +260,7 @@ class AwsState:
                 backend.put_resource_policy(name, text)
             for name in self.grants:
                 self._write_seed_policy(name)
+                self.role_credentials(name)  # open the role's fixed session
 
     def _seed_secret(self, backend: Any, name: str, value: str | bytes, tags: Any) -> str:
         string = value if isinstance(value, str) else None

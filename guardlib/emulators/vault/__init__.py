@@ -87,8 +87,10 @@ class VaultEmulator:
         role_id, secret_id = admin.approle(identity)
         with self._lock:
             token = self._tokens.get(identity)
-            if token is None:
+            if token is None and identity in admin.grants:
                 token = self._tokens[identity] = admin.login(identity)
+        if token is None:  # never seeded: a token of nothing, answered 403 permission denied
+            token = f"demo-not-a-real-token-{identity}"
         env.update(VAULT_TOKEN=token, VAULT_ROLE_ID=role_id, VAULT_SECRET_ID=secret_id)
         return env
 
