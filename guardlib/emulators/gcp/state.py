@@ -120,7 +120,12 @@ class Store:
     def _version(self, caller: str, permission: str, name: str) -> tuple[SecretRecord, Version]:
         project, location, secret_id, ref = p.parse_version(name)
         secret_name = name.rsplit("/versions/", 1)[0]
-        record = self._secret_for_version(caller, permission, name, secret_name)
+        key, record = self._lookup(secret_name)
+        self._require(caller, permission, name, key[0], record)
+        if record is None:
+            if ref == "latest":
+                raise errors.no_versions(self._canonical(key))
+            raise errors.secret_not_found(self._canonical(key))
         canonical = self._canonical(record.key)
         if ref == "latest":
             if not record.versions:
@@ -137,15 +142,6 @@ class Store:
             raise errors.version_not_found(f"{canonical}/versions/{number}")
         self._settle(record, version)
         return record, version
-
-    def _secret_for_version(
-        self, caller: str, permission: str, name: str, secret_name: str
-    ) -> SecretRecord:
-        key, record = self._lookup(secret_name)
-        self._require(caller, permission, name, key[0], record)
-        if record is None:
-            raise errors.secret_not_found(self._canonical(key))
-        return record
 
     @staticmethod
     def _settle(record: SecretRecord, version: Version) -> None:
