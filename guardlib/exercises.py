@@ -59,6 +59,38 @@ def _plain(value: Any) -> Any:
     return value.reveal() if isinstance(value, Secret) else value
 
 
+# -- chapter 00 ------------------------------------------------------------------------------
+#: file -> may it be committed? (and why, for the verdict)
+MAY_COMMIT: dict[str, tuple[bool, str]] = {
+    "app.py": (True, "code, with no secret in it"),
+    ".env": (False, "it holds one developer's real values"),
+    ".env.example": (True, "it lists which keys exist, with placeholder values"),
+    "service-account-key.json": (False, "it is a credential file"),
+    "notebooks/00_welcome.ipynb": (True, "its outputs hold fake demo values only"),
+}
+
+
+def evaluate_may_commit(answers: Any) -> Verdict:
+    if not isinstance(answers, Mapping) or any(_has_placeholder(v) for v in answers.values()):
+        return Verdict(False, PLACEHOLDER_HINT)
+    unknown = sorted(set(answers) - set(MAY_COMMIT))
+    missing = sorted(set(MAY_COMMIT) - set(answers))
+    if unknown or missing:
+        return Verdict(False, f"answer exactly these files: {', '.join(MAY_COMMIT)}.")
+    if not all(isinstance(v, bool) for v in answers.values()):
+        return Verdict(False, "answer each file with True or False.")
+    wrong = [name for name, (ok, _) in MAY_COMMIT.items() if answers[name] is not ok]
+    if wrong:
+        name = wrong[0]
+        verb = "may be committed" if MAY_COMMIT[name][0] else "must never be committed"
+        return Verdict(False, f"{name} {verb}: {MAY_COMMIT[name][1]}.")
+    return Verdict(True, "values stay out of git; code and the list of keys go in.")
+
+
+def check_may_commit(answers: Any) -> None:
+    print(evaluate_may_commit(answers))
+
+
 # -- chapter 01 ------------------------------------------------------------------------------
 def evaluate_no_hardcoded_secret(source: Any) -> Verdict:
     """The rewritten module must read its key from the environment, and detect-secrets must

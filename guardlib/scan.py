@@ -35,19 +35,33 @@ def load_allowlist(path: str | Path) -> frozenset[str]:
     return frozenset(s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#"))
 
 
-def _scan_lines(lines: Iterable[str], allow: frozenset[str]) -> Iterator[tuple[int, str, str]]:
-    from detect_secrets.core.scan import scan_line
+def _allowed(value: str, allow: frozenset[str]) -> bool:
+    """A finding is allowed when it is a demo value, part of one (detect-secrets finds
+    substrings), or a captured assignment that contains one (``KEY=demo-…``)."""
+    return bool(value) and any(value in a or a in value for a in allow)
+
+
+def _scan_lines(
+    lines: Iterable[str], allow: frozenset[str], suffix: str = ".txt"
+) -> Iterator[tuple[int, str, str]]:
+    """detect-secrets' file scan (not its eager ad-hoc ``scan_line``, which flags prose as
+    high-entropy), run on the lines written to a private temporary file."""
+    import tempfile
+
+    from detect_secrets.core.scan import scan_file
     from detect_secrets.settings import default_settings
 
-    with default_settings():
-        for number, line in enumerate(lines, start=1):
-            if len(line) > 2000:  # base64 images and the like: no credential hides in them
-                continue
-            for found in scan_line(line):
-                value = found.secret_value or ""
-                if value in allow or any(value and value in a for a in allow):
-                    continue
-                yield number, found.type, found.secret_hash
+    kept = [line if len(line) <= 2000 else "" for line in lines]  # skip base64 images etc.
+    if not any(kept):
+        return
+    with tempfile.TemporaryDirectory(prefix="guardlib-scan-") as folder:
+        path = Path(folder) / f"chunk{suffix}"
+        path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        with default_settings():
+            found = sorted(scan_file(str(path)), key=lambda s: (s.line_number, s.type))
+    for secret in found:
+        if not _allowed(secret.secret_value or "", allow):
+            yield secret.line_number, secret.type, secret.secret_hash
 
 
 def scan_text(text: str, *, allow: Iterable[str] = (), path: str = "<text>") -> list[Finding]:
@@ -80,11 +94,12 @@ def scan_path(path: str | Path, *, allow: Iterable[str] = ()) -> list[Finding]:
     if path.suffix != ".ipynb":
         return [
             Finding(str(path), n, kind, fp)
-            for n, kind, fp in _scan_lines(text.splitlines(), allowed)
+            for n, kind, fp in _scan_lines(text.splitlines(), allowed, path.suffix or ".txt")
         ]
     findings = []
     for where, chunk in _notebook_texts(json.loads(text)):
-        for n, kind, fp in _scan_lines(chunk.splitlines(), allowed):
+        suffix = ".py" if where.endswith("source") else ".txt"
+        for n, kind, fp in _scan_lines(chunk.splitlines(), allowed, suffix):
             findings.append(Finding(str(path), n, kind, fp, where))
     return findings
 

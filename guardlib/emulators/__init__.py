@@ -104,6 +104,10 @@ def _load(name: str) -> type:
     except KeyError:
         raise ValueError(f"unknown emulator {name!r}; choose from {', '.join(REGISTRY)}") from None
     module_name, _, cls_name = spec.partition(":")
+    # ERROR is gRPC's documented default verbosity, but grpcio 1.6x+ prints INFO lines (such as
+    # "fork_posix.cc ... skipping fork() handlers" when a subprocess starts beside the GCP
+    # emulator's threads) to stderr unless it is set explicitly before grpc is imported.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -169,6 +173,7 @@ class OfflineCloud:
             "SSL_CERT_FILE": ca,
             "AWS_CA_BUNDLE": ca,
             "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": ca,
+            "GRPC_VERBOSITY": "ERROR",  # see _load
         }
         for emulator in self.emulators.values():
             env.update(emulator.env(None if identity in (None, ADMIN) else identity))
