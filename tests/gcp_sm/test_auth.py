@@ -267,3 +267,9 @@ def test_jwt_client_follows_the_account_across_reset(seeded, cloud, client_as):
         {"secrets": {"dev-api-key": {"value": "demo-not-a-real-key-dev", "readers": ["dev-app"]}}}
     )
     assert dev.access_secret_version(name=LATEST).payload.data == b"demo-not-a-real-key-dev"
+
+
+@pytest.mark.parametrize("identity", ["../escape", "UPPER", "a", "x/y"])
+def test_env_refuses_bad_identity_names(cloud, gcp, identity):
+    with pytest.raises(ValueError, match="identity names"):
+        gcp.env(identity)

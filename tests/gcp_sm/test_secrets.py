@@ -227,3 +227,16 @@ def test_regional_secret(client):
     )
     assert [s.name for s in client.list_secrets(parent=parent)] == [created.name]
     assert list(client.list_secrets(parent=PROJECT)) == []
+
+
+def test_regional_endpoint(client):
+    from google.cloud import secretmanager
+
+    regional = secretmanager.SecretManagerServiceClient(
+        client_options={"api_endpoint": "secretmanager.us-east1.rep.googleapis.com"}
+    )
+    parent = f"{PROJECT}/locations/us-east1"
+    created = regional.create_secret(parent=parent, secret_id="regional", secret={})
+    regional.add_secret_version(parent=created.name, payload={"data": VALUE})
+    latest = regional.access_secret_version(name=f"{parent}/secrets/regional/versions/latest")
+    assert latest.payload.data == VALUE

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from .metadata import MetadataServer
 
 ADMIN = "admin"
+_IDENTITY_RE = re.compile(r"^[a-z][a-z0-9-]{2,29}$")  # a service-account id (as seed.py)
 #: regional endpoints get a leaf name each (a wildcard covers one label only)
 LOCATIONS = (
     "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2",
@@ -119,6 +121,10 @@ class GcpEmulator:
         """Write (once) the service-account key JSON of ``identity``; return its path."""
         if self._workdir is None:
             raise RuntimeError("the gcp emulator is not running")
+        if not _IDENTITY_RE.match(identity):
+            raise ValueError(
+                "identity names are 3-30 characters of a-z, 0-9 and '-', starting with a letter"
+            )
         path = self._workdir / f"gcp-{identity}.json"
         with self._lock:
             if not path.exists():
