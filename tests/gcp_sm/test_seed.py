@@ -1,0 +1,76 @@
+"""The shared seed form, as the GCP emulator applies it."""
+
+from __future__ import annotations
+
+import pytest
+from google.api_core import exceptions
+
+from guardlib.emulators.seed import SeedError
+
+from .conftest import PROJECT
+
+
+def test_seed_creates_secret_labels_and_bindings(cloud, client):
+    cloud.seed(
+        {
+            "secrets": {
+                "db-password": {
+                    "value": "demo-not-a-real-password",
+                    "readers": ["web-app"],
+                    "writers": ["ops-app"],
+                    "tags": {"Env": "dev"},
+                }
+            }
+        }
+    )
+    name = f"{PROJECT}/secrets/db-password"
+    assert dict(client.get_secret(name=name).labels) == {"env": "dev"}
+    policy = client.get_iam_policy(request={"resource": name})
+    assert {b.role: list(b.members) for b in policy.bindings} == {
+        "roles/secretmanager.secretAccessor": [
+            "serviceAccount:web-app@guard-demo.iam.gserviceaccount.com"
+        ],
+        "roles/secretmanager.secretVersionManager": [
+            "serviceAccount:ops-app@guard-demo.iam.gserviceaccount.com"
+        ],
+    }
+
+
+def test_seed_is_idempotent_and_adds_a_version_on_change(cloud, client):
+    spec = {"secrets": {"api-key": {"value": "demo-not-a-real-key-1"}}}
+    cloud.seed(spec)
+    cloud.seed(spec)
+    name = f"{PROJECT}/secrets/api-key"
+    assert len(list(client.list_secret_versions(parent=name))) == 1
+    cloud.seed({"secrets": {"api-key": {"value": "demo-not-a-real-key-2"}}})
+    latest = client.access_secret_version(name=f"{name}/versions/latest")
+    assert latest.name.endswith("/versions/2") and latest.payload.data == b"demo-not-a-real-key-2"
+
+
+def test_seed_respects_clouds(cloud, client):
+    cloud.seed({"secrets": {"aws-only": {"value": "demo-not-a-real-key", "clouds": ["aws"]}}})
+    with pytest.raises(exceptions.NotFound):
+        client.get_secret(name=f"{PROJECT}/secrets/aws-only")
+
+
+def test_seed_rejects_names_gcp_cannot_hold(cloud, gcp):
+    with pytest.raises(SeedError, match=r"gcp: secret 'bad\.name'") as info:
+        cloud.seed({"secrets": {"bad.name": {"value": "demo-not-a-real-key-x"}}})
+    assert "demo-not-a-real-key-x" not in str(info.value)
+
+
+def test_seed_admin_identity_and_project_roles(cloud, client_as):
+    cloud.seed(
+        {
+            "identities": {"boss-app": {"admin": True}},
+            "gcp": {"project_roles": {"audit-app": ["roles/secretmanager.viewer"]}},
+            "secrets": {"api-key": {"value": "demo-not-a-real-key"}},
+        }
+    )
+    boss, audit = client_as("boss-app"), client_as("audit-app")
+    assert boss.access_secret_version(name=f"{PROJECT}/secrets/api-key/versions/1").payload.data
+    assert [s.name.rsplit("/", 1)[1] for s in audit.list_secrets(parent=PROJECT)] == ["api-key"]
+    with pytest.raises(exceptions.PermissionDenied):
+        audit.access_secret_version(name=f"{PROJECT}/secrets/api-key/versions/1")
+    with pytest.raises(SeedError, match="unknown role"):
+        cloud.seed({"gcp": {"project_roles": {"audit-app": ["roles/made.up"]}}})
