@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -212,3 +213,39 @@ def test_faults_count_down_and_clear() -> None:
         faults.inject("error", status=404)
     with pytest.raises(ValueError, match="unknown fault kind"):
         faults.inject("meteor")  # type: ignore[arg-type]
+
+
+AIOHTTP_FIRST = textwrap.dedent(
+    """
+    import asyncio, os
+    import aiohttp.connector  # imported before the emulator setup, as a kernel may have done
+    from guardlib import emulators
+    cloud = emulators.start(only=["azure"])
+    cloud.apply_env()
+    cloud.seed({"secrets": {"api-key": {"value": "demo-not-a-real-key-1234"}}})
+    from azure.identity.aio import DefaultAzureCredential
+    from azure.keyvault.secrets.aio import SecretClient
+
+    async def main():
+        async with DefaultAzureCredential() as credential:
+            async with SecretClient(os.environ["VAULT_URL"], credential) as client:
+                secret = await client.get_secret("api-key")
+                print("read", secret.name)
+
+    asyncio.run(main())
+    emulators.stop()
+    """
+)
+
+
+def test_async_clients_trust_the_ca_even_if_aiohttp_was_imported_first() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    out = subprocess.run(
+        [sys.executable, "-c", AIOHTTP_FIRST],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "read api-key"

@@ -121,6 +121,19 @@ def _load(name: str) -> type:
     return cls
 
 
+def _trust_in_loaded_aiohttp(ca_path: Path) -> None:
+    """aiohttp builds its default TLS context when ``aiohttp.connector`` is imported, from
+    ``SSL_CERT_FILE`` as it was then (aiohttp/connector.py, ``_SSL_CONTEXT_VERIFIED``). If a
+    kernel imported it before the emulator setup, add the local CA to that context so async
+    SDK clients (azure ``.aio``) trust the emulators too. It only adds trust in our CA."""
+    import sys
+
+    connector = sys.modules.get("aiohttp.connector")
+    context = getattr(connector, "_SSL_CONTEXT_VERIFIED", None)
+    if context is not None:
+        context.load_verify_locations(cafile=str(ca_path))
+
+
 class OfflineCloud:
     """The running gateway and emulators of this process."""
 
@@ -190,6 +203,8 @@ class OfflineCloud:
             environ.pop(key, None)
         env = self.env()
         environ.update(env)
+        if environ is os.environ:
+            _trust_in_loaded_aiohttp(self.ca.cert_path)
         return env
 
     # -- state ----------------------------------------------------------------------------

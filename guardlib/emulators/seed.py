@@ -17,8 +17,10 @@ How a neutral identity name maps to each cloud (``dev-app`` as the example):
 
 ========  =================================================================================
 Azure     a user-assigned managed identity; object/client ids are uuid5 of the name; the
-          secret goes to vault ``guard-demo`` (``https://guard-demo.vault.azure.net``) with
-          an access policy of get+list for readers, and all secret permissions for writers
+          secret goes to vault ``guard-demo`` (``https://guard-demo.vault.azure.net``), an RBAC
+          vault, with "Key Vault Secrets User" scoped to that one secret for readers and
+          "Key Vault Secrets Officer" for writers (access policies are vault-wide, so they
+          could not keep dev from prod; an ``azure`` section can still ask for them)
 GCP       ``dev-app@guard-demo.iam.gserviceaccount.com`` in project ``guard-demo``;
           readers get ``roles/secretmanager.secretAccessor`` on the secret, writers
           ``roles/secretmanager.secretVersionManager``
