@@ -13,4 +13,4 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 os.environ["CLOUDSDK_CONFIG"] = os.devnull
-os.environ["NO_GCE_CHECK"] = "True"
+os.environ["NO_GCE_CHECK"] = "true"  # google-auth compares lowercase
