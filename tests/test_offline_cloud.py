@@ -17,6 +17,17 @@ from guardlib.emulators.gateway import Gateway
 from guardlib.emulators.seed import SeedError, SeedSpec
 
 
+@pytest.fixture(autouse=True)
+def detached_session_cloud():
+    """These tests start and stop the process's offline cloud themselves. A cloud that other
+    test folders' session fixtures are using is set aside (still running) and put back."""
+    saved = emulators._current
+    emulators._current = None
+    yield
+    emulators.stop()
+    emulators._current = saved
+
+
 def _connect(port: int, target: str) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
@@ -249,3 +260,13 @@ def test_async_clients_trust_the_ca_even_if_aiohttp_was_imported_first() -> None
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "read api-key"
+
+
+def test_a_name_one_cloud_cannot_hold_is_a_seed_error_naming_that_cloud() -> None:
+    cloud = emulators.start(only=["azure"])
+    try:
+        with pytest.raises(SeedError, match=r"^azure: .*invalid name") as info:
+            cloud.seed({"secrets": {"bad.name": {"value": "demo-not-a-real-key-x"}}})
+        assert "demo-not-a-real-key-x" not in str(info.value)
+    finally:
+        emulators.stop()

@@ -29,7 +29,7 @@ from .base import CloudContext, Emulator
 if TYPE_CHECKING:
     from .ca import LocalCA
 from .faults import Faults
-from .seed import ADMIN, SeedSpec
+from .seed import ADMIN, SeedError, SeedSpec
 
 #: emulator name -> "module:Class", imported only when started
 REGISTRY: dict[str, str] = {
@@ -210,8 +210,13 @@ class OfflineCloud:
     # -- state ----------------------------------------------------------------------------
     def seed(self, spec: SeedSpec | Mapping[str, Any] | str | Path) -> SeedSpec:
         parsed = SeedSpec.parse(spec)
-        for emulator in self.emulators.values():
-            emulator.apply_seed(parsed)
+        for name, emulator in self.emulators.items():
+            try:
+                emulator.apply_seed(parsed)
+            except SeedError:
+                raise
+            except Exception as exc:  # a service's own error (a name it cannot hold …)
+                raise SeedError(f"{name}: {exc}") from exc
         return parsed
 
     def reset(self) -> None:
