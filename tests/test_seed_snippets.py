@@ -19,12 +19,7 @@ from collections.abc import Iterator
 import pytest
 from dotenv import dotenv_values
 
-SEED = {
-    "secrets": {
-        "dev-api-key": {"value": "demo-not-a-real-key-dev", "readers": ["dev-app"]},
-        "prod-api-key": {"value": "demo-not-a-real-key-prod", "readers": ["prod-app"]},
-    }
-}
+from guardlib.emulators.seed import DEV_PROD
 
 AZURE = """
 import os, sys
@@ -95,7 +90,7 @@ except Forbidden as e:
 def written_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     folder = tmp_path_factory.mktemp("offline")
     seed, env_file = folder / "seed.json", folder / "offline.env"
-    seed.write_text(json.dumps(SEED))
+    seed.write_text(json.dumps(DEV_PROD))
     proc = subprocess.Popen(
         [sys.executable, "-m", "guardlib.cli", "emulators", "up", "--identity", "dev-app",
          "--seed", str(seed), "--env-file", str(env_file)],

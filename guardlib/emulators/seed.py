@@ -50,6 +50,23 @@ DEFAULT_REGION = "us-east-1"  # AWS region
 DEFAULT_ACCOUNT = "123456789012"  # AWS account id (moto's default)
 CLOUDS = ("azure", "gcp", "aws", "vault")
 
+#: The course's standard seed: dev reads dev secrets, prod reads prod secrets, ops writes both.
+#: Chapters and tests start from it (``{**DEV_PROD, "identities": [...]}`` adds identities).
+DEV_PROD: dict[str, Any] = {
+    "secrets": {
+        "dev-api-key": {
+            "value": "demo-not-a-real-key-dev",
+            "readers": ["dev-app"],
+            "writers": ["ops-app"],
+        },
+        "prod-api-key": {
+            "value": "demo-not-a-real-key-prod",
+            "readers": ["prod-app"],
+            "writers": ["ops-app"],
+        },
+    },
+}
+
 _IDENTITY_RE = re.compile(r"^[a-z][a-z0-9-]{2,29}$")  # fits a GCP service-account id and the rest
 
 

@@ -9,26 +9,13 @@ import pytest
 
 from guardlib import emulators
 from guardlib.emulators import REAL_CLOUD_VARIABLES
+from guardlib.emulators.seed import DEV_PROD
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 #: dev reads dev, prod reads prod, ops writes both, nobody reads nothing
-SEED = {
-    "secrets": {
-        "dev-api-key": {
-            "value": "demo-not-a-real-key-dev",
-            "readers": ["dev-app"],
-            "writers": ["ops-app"],
-        },
-        "prod-api-key": {
-            "value": "demo-not-a-real-key-prod",
-            "readers": ["prod-app"],
-            "writers": ["ops-app"],
-        },
-    },
-    "identities": ["nobody-app"],
-}
+SEED = {**DEV_PROD, "identities": ["nobody-app"]}
 
 
 @pytest.fixture(scope="session")

@@ -9,25 +9,12 @@ import pytest
 
 from guardlib import emulators
 from guardlib.emulators import REAL_CLOUD_VARIABLES
+from guardlib.emulators.seed import DEV_PROD
 
 VAULT_URL = "https://guard-demo.vault.azure.net"
 
 #: the seed most tests use: dev reads dev secrets, prod reads prod secrets, ops writes both
-SEED = {
-    "secrets": {
-        "dev-api-key": {
-            "value": "demo-not-a-real-key-dev",
-            "readers": ["dev-app"],
-            "writers": ["ops-app"],
-        },
-        "prod-api-key": {
-            "value": "demo-not-a-real-key-prod",
-            "readers": ["prod-app"],
-            "writers": ["ops-app"],
-        },
-    },
-    "identities": ["nobody-app"],
-}
+SEED = {**DEV_PROD, "identities": ["nobody-app"]}
 
 
 @pytest.fixture(scope="session")

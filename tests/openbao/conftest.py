@@ -9,21 +9,9 @@ import pytest
 
 from guardlib import emulators
 from guardlib.emulators import REAL_CLOUD_VARIABLES
+from guardlib.emulators.seed import DEV_PROD
 
-SEED = {
-    "secrets": {
-        "dev-api-key": {
-            "value": "demo-not-a-real-key-dev",
-            "readers": ["dev-app"],
-            "writers": ["ops-app"],
-        },
-        "prod-api-key": {
-            "value": "demo-not-a-real-key-prod",
-            "readers": ["prod-app"],
-            "writers": ["ops-app"],
-        },
-    },
-}
+SEED = DEV_PROD
 
 
 @pytest.fixture(scope="session")
