@@ -35,10 +35,18 @@ def load_allowlist(path: str | Path) -> frozenset[str]:
     return frozenset(s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#"))
 
 
+#: allow-list entries at least this long also allow any finding that contains them (a marker
+#: such as ``demo-not-a-real``, or a ``KEY=demo-…`` line captured whole); shorter ones
+#: (``testing``) allow only themselves and their parts.
+_MARKER_LENGTH = 12
+
+
 def _allowed(value: str, allow: frozenset[str]) -> bool:
-    """A finding is allowed when it is a demo value, part of one (detect-secrets finds
-    substrings), or a captured assignment that contains one (``KEY=demo-…``)."""
-    return bool(value) and any(value in a or a in value for a in allow)
+    """A finding is allowed when it is an allowed value, part of one (detect-secrets finds
+    substrings), or contains a long allowed entry."""
+    return bool(value) and any(
+        value in a or (len(a) >= _MARKER_LENGTH and a in value) for a in allow
+    )
 
 
 def _scan_lines(
@@ -105,13 +113,20 @@ def scan_path(path: str | Path, *, allow: Iterable[str] = ()) -> list[Finding]:
 
 
 def scan_paths(paths: Iterable[str | Path], *, allow: Iterable[str] = ()) -> list[Finding]:
+    """Scan files, and the files under directories (skipping hidden folders such as ``.git``
+    and ``.ipynb_checkpoints`` inside them; a file named explicitly is always scanned)."""
     allowed = frozenset(allow)
     findings: list[Finding] = []
-    for path in paths:
-        path = Path(path)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for path in map(Path, paths):
+        if path.is_dir():
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+            )
+        else:
+            files = [path]
         for file in files:
-            if any(part.startswith(".") and part not in (".", "..") for part in file.parts[-2:]):
-                continue  # .ipynb_checkpoints, .git …
             findings.extend(scan_path(file, allow=allowed))
     return findings
