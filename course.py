@@ -61,7 +61,11 @@ def setup() -> None:
 
 def open_lab() -> int:
     say(f"opening JupyterLab at {FIRST_NOTEBOOK} (stop it with Ctrl+C)")
-    return run(venv_python(), "-m", "jupyterlab", FIRST_NOTEBOOK)
+    args = [FIRST_NOTEBOOK]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # a container or VM shell: Jupyter refuses
+        say("running as root (a container?): passing --allow-root to JupyterLab")
+        args.append("--allow-root")
+    return run(venv_python(), "-m", "jupyterlab", *args)
 
 
 def test(pytest_args: list[str]) -> int:

@@ -95,3 +95,14 @@ def test_gitignore_keeps_dotenv_out_but_example_in() -> None:
     text = (ROOT / ".gitignore").read_text().splitlines()
     assert ".env" in text and "!.env.example" in text
     assert (ROOT / ".env.example").exists()
+
+
+def test_course_script_explains_itself_on_a_wrong_argument() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "course.py"), "--frobnicate"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "python3.11 course.py test" in result.stdout
