@@ -8,18 +8,10 @@ but environment variables, exactly as in production.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 
 import pytest
-from dotenv import dotenv_values
-
-from guardlib.emulators.seed import DEV_PROD
 
 AZURE = """
 import os, sys
@@ -87,30 +79,8 @@ except Forbidden as e:
 
 
 @pytest.fixture(scope="module")
-def written_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    folder = tmp_path_factory.mktemp("offline")
-    seed, env_file = folder / "seed.json", folder / "offline.env"
-    seed.write_text(json.dumps(DEV_PROD))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "guardlib.cli", "emulators", "up", "--identity", "dev-app",
-         "--seed", str(seed), "--env-file", str(env_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while not env_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"emulators up did not become ready: {proc.communicate()[1]}")
-            time.sleep(0.05)
-        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-        # only the written environment, plus what any process has (PATH, a HOME of its own)
-        base = {"PATH": os.environ["PATH"], "HOME": str(folder)}
-        if os.name == "nt":
-            base["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
-        yield base | values
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
+def written_env(emulators_up_env: dict[str, str]) -> dict[str, str]:
+    return emulators_up_env
 
 
 def _run(code: str, env: dict[str, str], *args: str) -> str:

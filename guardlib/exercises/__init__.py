@@ -3,6 +3,9 @@
 The ``evaluate_*`` functions return a :class:`Verdict` (used by the tests); the ``check_*``
 wrappers print it, so a notebook cell ends with a readable line rather than a return value.
 No check ever prints a secret value. ipywidgets is not needed.
+
+Chapters 00–04 have their checks here; later chapters each have a module of their own in
+this package (``guardlib.exercises.azure`` …), reusing ``Verdict`` and ``PLACEHOLDER_HINT``.
 """
 
 from __future__ import annotations
