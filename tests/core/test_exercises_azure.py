@@ -1,0 +1,206 @@
+"""Chapter 06's exercise check, run against the Azure emulator as the chapter sets it up (dev-app,
+seed DEV_PROD, API_KEY_SECRET=dev-api-key), including the solution published in the notebook."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guardlib import emulators
+from guardlib.emulators import REAL_CLOUD_VARIABLES
+from guardlib.emulators.seed import DEV_PROD, SeedSpec
+from guardlib.exercises import PLACEHOLDER_HINT
+from guardlib.exercises import azure as ex
+from guardlib.secret import Secret
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06_azure_key_vault.ipynb"
+DEV_VALUE = DEV_PROD["secrets"]["dev-api-key"]["value"]
+PROD_VALUE = DEV_PROD["secrets"]["prod-api-key"]["value"]
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[emulators.OfflineCloud]:
+    cloud = emulators.start(only=["azure"])
+    yield cloud
+
+
+@pytest.fixture(autouse=True)
+def chapter_env(cloud: emulators.OfflineCloud, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The chapter's state: a fresh vault seeded with DEV_PROD, this process as dev-app."""
+    azure = cloud["azure"]
+    azure.reset()
+    azure.apply_seed(SeedSpec.parse(DEV_PROD))
+    for key in REAL_CLOUD_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+    env = cloud.env("dev-app") | {"API_KEY_SECRET": "dev-api-key"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+# -- readers a learner might write --------------------------------------------------------------
+def solution_reader() -> Secret[str]:
+    from azure.identity import ManagedIdentityCredential
+    from azure.keyvault.secrets import SecretClient
+
+    credential = ManagedIdentityCredential(client_id=os.environ["AZURE_CLIENT_ID"])
+    with SecretClient(vault_url=os.environ["VAULT_URL"], credential=credential) as client:
+        secret = client.get_secret(os.environ["API_KEY_SECRET"])
+    return Secret(secret.value, name=secret.name)
+
+
+def default_credential_reader() -> Secret[str]:
+    from azure.identity import DefaultAzureCredential
+    from azure.keyvault.secrets import SecretClient
+
+    with SecretClient(os.environ["VAULT_URL"], DefaultAzureCredential()) as client:
+        return Secret(client.get_secret(os.environ["API_KEY_SECRET"]).value)
+
+
+def system_assigned_reader() -> Secret[str]:
+    from azure.identity import ManagedIdentityCredential
+    from azure.keyvault.secrets import SecretClient
+
+    with SecretClient(os.environ["VAULT_URL"], ManagedIdentityCredential()) as client:
+        return Secret(client.get_secret(os.environ["API_KEY_SECRET"]).value)
+
+
+def bare_value_reader() -> Any:
+    return solution_reader().reveal()
+
+
+def printing_reader() -> Secret[str]:
+    secret = solution_reader()
+    print("got", secret.reveal())
+    return secret
+
+
+def hardcoded_name_reader() -> Secret[str]:
+    from azure.identity import ManagedIdentityCredential
+    from azure.keyvault.secrets import SecretClient
+
+    credential = ManagedIdentityCredential(client_id=os.environ["AZURE_CLIENT_ID"])
+    with SecretClient(os.environ["VAULT_URL"], credential) as client:
+        return Secret(client.get_secret("dev-api-key").value)
+
+
+def swallowing_reader() -> Any:
+    try:
+        return solution_reader()
+    except Exception:  # noqa: BLE001 - the mistake under test
+        return None
+
+
+def placeholder_reader() -> Any:
+    credential = ...
+    return credential
+
+
+# -- the verdicts -------------------------------------------------------------------------------
+def test_the_solution_passes() -> None:
+    verdict = ex.evaluate_deterministic_reader(solution_reader)
+    assert verdict.ok, verdict.message
+
+
+@pytest.mark.parametrize(
+    ("reader", "expected"),
+    [
+        (default_credential_reader, "leftover AZURE_CLIENT_SECRET"),
+        (system_assigned_reader, "client_id=os.environ['AZURE_CLIENT_ID']"),
+        (bare_value_reader, "bare value"),
+        (printing_reader, "printed the secret's value"),
+        (hardcoded_name_reader, "ignored API_KEY_SECRET"),
+        (swallowing_reader, "should raise"),
+        (placeholder_reader, PLACEHOLDER_HINT),
+        (..., PLACEHOLDER_HINT),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) or str(v)[:20],
+)
+def test_wrong_answers_fail_with_a_reason(reader: Any, expected: str) -> None:
+    verdict = ex.evaluate_deterministic_reader(reader)
+    assert not verdict.ok
+    assert expected in verdict.message
+    for value in (DEV_VALUE, PROD_VALUE, ex.STRAY_CLIENT_SECRET):
+        assert value not in verdict.message
+
+
+def test_the_check_prints_a_verdict_and_no_value(capsys: pytest.CaptureFixture[str]) -> None:
+    ex.check_deterministic_reader(printing_reader)
+    out = capsys.readouterr()
+    assert out.out.startswith("❌ Not yet:")
+    assert DEV_VALUE not in out.out + out.err
+    ex.check_deterministic_reader(solution_reader)
+    assert capsys.readouterr().out.startswith("✅ Correct!")
+
+
+def test_the_check_restores_the_environment(chapter_env: dict[str, str]) -> None:
+    ex.evaluate_deterministic_reader(default_credential_reader)
+    assert "AZURE_CLIENT_SECRET" not in os.environ
+    assert "AZURE_TENANT_ID" not in os.environ
+    assert os.environ["API_KEY_SECRET"] == "dev-api-key"
+    assert os.environ["AZURE_CLIENT_ID"] == chapter_env["AZURE_CLIENT_ID"]
+
+
+def test_without_the_emulator_it_says_run_the_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(emulators, "_current", None)
+    verdict = ex.evaluate_deterministic_reader(solution_reader)
+    assert not verdict.ok
+    assert "emulator setup cell" in verdict.message
+
+
+def _published_solution() -> str:
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and "<summary>Solution</summary>" in text:
+            blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+            assert len(blocks) == 1
+            return blocks[0]
+    raise AssertionError("no solution in the notebook")
+
+
+def test_the_published_solution_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(_published_solution(), "06:solution", "exec"), namespace)  # noqa: S102
+    assert capsys.readouterr().out.startswith("✅ Correct!")
+
+
+def test_the_published_solution_with_default_credential_fails(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = _published_solution()
+    wrong = re.sub(
+        r"ManagedIdentityCredential\(client_id=os.environ\[\"AZURE_CLIENT_ID\"\]\)",
+        "DefaultAzureCredential()",
+        source,
+    ).replace("import ManagedIdentityCredential", "import DefaultAzureCredential")
+    assert wrong != source
+    exec(compile(wrong, "06:wrong", "exec"), {})  # noqa: S102
+    assert capsys.readouterr().out.startswith("❌ Not yet:")
+
+
+def test_the_notebook_exercise_cell_has_placeholders() -> None:
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    cell = next(
+        c for c in nb["cells"] if "check_deterministic_reader(read_api_key)" in "".join(c["source"])
+        and c["cell_type"] == "code"
+    )  # fmt: skip
+    assert "..." in "".join(cell["source"])
+    assert "".join(cell["outputs"][0]["text"]).startswith("❌ Not yet: " + PLACEHOLDER_HINT)
+
+
+def test_importing_the_check_imports_no_cloud_sdk() -> None:
+    code = (
+        "import sys, guardlib.exercises.azure; "
+        "print([m for m in sys.modules if m.startswith(('azure', 'msal'))])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
