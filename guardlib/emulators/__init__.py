@@ -170,7 +170,9 @@ class OfflineCloud:
 
     # -- environment ----------------------------------------------------------------------
     def env(self, identity: str | None = None) -> dict[str, str]:
-        """The variables that point unmodified SDK code at the running emulators."""
+        """The variables that point unmodified SDK code at the running emulators, acting as
+        ``identity``: a seeded identity, ``"admin"`` (full access), or None for the cloud's
+        current identity (the one ``apply_env``/``start(identity=…)`` chose; admin by default)."""
         identity = identity if identity is not None else self.identity
         ca = str(self.ca.cert_path)
         env = {
