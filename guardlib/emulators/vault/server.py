@@ -56,7 +56,8 @@ class DevServer:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.workdir / "bao.log", "wb")  # noqa: SIM115 - owned by the child
+        # the child gets its own copy of the log's descriptor; ours is closed once it runs
+        log = open(self.workdir / "bao.log", "wb")  # noqa: SIM115
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
         env["HOME"] = str(self.workdir)  # the dev server writes ~/.vault-token
         env["SKIP_SETCAP"] = "1"
@@ -81,6 +82,7 @@ class DevServer:
             )  # fmt: skip
             try:
                 self._wait_ready()
+                log.close()
                 return
             except RuntimeError as exc:
                 last_error = str(exc)
