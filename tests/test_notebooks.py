@@ -94,3 +94,12 @@ def test_no_credentials_anywhere_in_the_repository() -> None:
 
     findings = scan_paths(files, allow=load_allowlist(ROOT / ".secrets-allowlist"))
     assert not findings, "\n".join(map(str, findings))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_links_between_chapters_resolve(path: Path) -> None:
+    markdown = "\n".join(
+        "".join(c["source"]) for c in _load(path)["cells"] if c["cell_type"] == "markdown"
+    )
+    for target in re.findall(r"\]\(((?:\.\./)?[\w./-]+\.(?:ipynb|md))(?:#[\w-]+)?\)", markdown):
+        assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
