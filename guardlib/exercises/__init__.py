@@ -35,9 +35,31 @@ class Verdict:
 
 
 def _has_placeholder(value: Any) -> bool:
+    """True if ``value`` (or anything inside a dict, list, tuple or set) is still ``...``."""
     if value is Ellipsis:
         return True
-    return isinstance(value, str) and "..." in value
+    if isinstance(value, str):
+        return "..." in value
+    if isinstance(value, Mapping):
+        return any(_has_placeholder(v) for v in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_has_placeholder(v) for v in value)
+    return False
+
+
+def solution_blocks(notebook: str | os.PathLike[str]) -> list[str]:
+    """The Python code blocks of a chapter's ``<details><summary>Solution</summary>`` cells,
+    in order: what the tests run against each check, and what a facilitator can paste."""
+    import json
+    import re
+
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    blocks: list[str] = []
+    for cell in cells:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and "<summary>Solution</summary>" in text:
+            blocks += re.findall(r"```python\n(.*?)```", text, re.S)
+    return blocks
 
 
 @contextmanager

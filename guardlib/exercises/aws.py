@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from guardlib.exercises import PLACEHOLDER_HINT, Verdict
+from guardlib.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
 
 _ARN_RE = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -30,18 +30,6 @@ _WRITE_ACTIONS = (
 )
 
 
-def _contains_placeholder(value: Any) -> bool:
-    if value is Ellipsis:
-        return True
-    if isinstance(value, str):
-        return "..." in value
-    if isinstance(value, Mapping):
-        return any(_contains_placeholder(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_contains_placeholder(v) for v in value)
-    return False
-
-
 def _sibling(match: re.Match[str], name: str, suffix: str) -> str:
     prefix = f"arn:{match['partition']}:secretsmanager:{match['region']}:{match['account']}"
     return f"{prefix}:secret:{name}-{suffix}"
@@ -50,7 +38,7 @@ def _sibling(match: re.Match[str], name: str, suffix: str) -> str:
 def evaluate_read_only_policy(policy: Any, secret_arn: str) -> Verdict:
     """``policy`` (a dict or its JSON text) must allow ``secretsmanager:GetSecretValue`` on
     ``secret_arn`` and nothing on any other secret, nor any write on this one."""
-    if _contains_placeholder(policy):
+    if _has_placeholder(policy):
         return Verdict(False, PLACEHOLDER_HINT)
     match = _ARN_RE.match(secret_arn) if isinstance(secret_arn, str) else None
     if match is None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import PLACEHOLDER_HINT, Verdict
+from . import PLACEHOLDER_HINT, Verdict, _has_placeholder
 
 STAGING = "staging-api-key"
 READER = "staging-app"
@@ -34,18 +34,6 @@ RULES: tuple[tuple[str, str, str, bool], ...] = (
     (READER, "read", "dev-api-key", False),
 )
 _DEMO_PREFIX = "demo-not-a-real-"
-
-
-def _contains_placeholder(value: Any) -> bool:
-    if value is Ellipsis:
-        return True
-    if isinstance(value, str):
-        return "..." in value
-    if isinstance(value, Mapping):
-        return any(_contains_placeholder(v) for v in value.values())
-    if isinstance(value, (list, tuple, set)):
-        return any(_contains_placeholder(v) for v in value)
-    return False
 
 
 def _merged(seed: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,7 +117,7 @@ def evaluate_staging_seed(seed: Any, *, live: bool = True) -> Verdict:
     """
     from guardlib.emulators.seed import SeedError, SeedSpec
 
-    if not isinstance(seed, Mapping) or _contains_placeholder(seed):
+    if not isinstance(seed, Mapping) or _has_placeholder(seed):
         return Verdict(False, PLACEHOLDER_HINT)
     secrets = seed.get("secrets")
     if not isinstance(secrets, Mapping) or STAGING not in secrets:

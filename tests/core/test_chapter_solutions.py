@@ -7,9 +7,7 @@ holding what the chapter has defined by then.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +16,13 @@ import pytest
 import guardlib
 from guardlib import Secret, env, install_redaction
 from guardlib import exercises as ex
+from guardlib.exercises import solution_blocks
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def _solutions(name: str) -> list[str]:
-    nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
-    blocks = []
-    for cell in nb["cells"]:
-        text = "".join(cell["source"])
-        if cell["cell_type"] == "markdown" and "<summary>Solution</summary>" in text:
-            blocks += re.findall(r"```python\n(.*?)```", text, re.S)
-    return blocks
+    return solution_blocks(NOTEBOOKS / name)
 
 
 def _run(name: str, namespace: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:

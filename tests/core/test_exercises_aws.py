@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from guardlib.exercises import PLACEHOLDER_HINT
+from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises.aws import check_read_only_policy, evaluate_read_only_policy
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "07_aws_secrets_manager.ipynb"
@@ -110,14 +109,7 @@ def test_the_secret_arn_must_be_a_full_arn() -> None:
 
 
 def test_published_solution_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    blocks = [
-        block
-        for cell in cells
-        if cell["cell_type"] == "markdown"
-        and "<summary>Solution</summary>" in "".join(cell["source"])
-        for block in re.findall(r"```python\n(.*?)```", "".join(cell["source"]), re.S)
-    ]
+    blocks = solution_blocks(NOTEBOOK)
     assert blocks
     for block in blocks:
         namespace = {"dev_arn": DEV_ARN, "check_read_only_policy": check_read_only_policy}

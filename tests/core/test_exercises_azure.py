@@ -17,7 +17,7 @@ import pytest
 from guardlib import emulators
 from guardlib.emulators import REAL_CLOUD_VARIABLES
 from guardlib.emulators.seed import DEV_PROD, SeedSpec
-from guardlib.exercises import PLACEHOLDER_HINT
+from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises import azure as ex
 from guardlib.secret import Secret
 
@@ -157,14 +157,8 @@ def test_without_the_emulator_it_says_run_the_setup(monkeypatch: pytest.MonkeyPa
 
 
 def _published_solution() -> str:
-    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        text = "".join(cell["source"])
-        if cell["cell_type"] == "markdown" and "<summary>Solution</summary>" in text:
-            blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-            assert len(blocks) == 1
-            return blocks[0]
-    raise AssertionError("no solution in the notebook")
+    (block,) = solution_blocks(NOTEBOOK)
+    return block
 
 
 def test_the_published_solution_passes(capsys: pytest.CaptureFixture[str]) -> None:

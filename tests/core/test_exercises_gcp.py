@@ -4,7 +4,6 @@ solution and rejects wrong answers, with real AccessSecretVersionResponse object
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,21 +14,14 @@ import pytest
 from google.api_core import exceptions
 
 from guardlib import Secret
-from guardlib.exercises import PLACEHOLDER_HINT
+from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises import gcp as ex
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "08_gcp_secret_manager.ipynb"
 
 
 def _solution() -> str:
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    blocks = [
-        block
-        for cell in cells
-        if cell["cell_type"] == "markdown"
-        and "<summary>Solution</summary>" in "".join(cell["source"])
-        for block in re.findall(r"```python\n(.*?)```", "".join(cell["source"]), re.S)
-    ]
+    blocks = solution_blocks(NOTEBOOK)
     assert len(blocks) == 1, blocks
     return blocks[0]
 

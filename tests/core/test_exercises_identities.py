@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from guardlib.emulators import available
-from guardlib.exercises import PLACEHOLDER_HINT
+from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises import identities as ex
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_identities_access.ipynb"
@@ -38,14 +37,8 @@ def _with(readers: list[str], writers: list[str]) -> dict[str, Any]:
 
 
 def _published_solution() -> str:
-    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        text = "".join(cell["source"])
-        if cell["cell_type"] == "markdown" and "<summary>Solution</summary>" in text:
-            blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-            assert len(blocks) == 1
-            return blocks[0]
-    raise AssertionError("no solution in chapter 05")
+    (block,) = solution_blocks(NOTEBOOK)
+    return block
 
 
 @live

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from guardlib import emulators
-from guardlib.exercises import PLACEHOLDER_HINT
+from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises import vault as ex
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "09_vault_openbao.ipynb"
@@ -96,13 +95,7 @@ def test_check_prints_the_verdict(bao: Any, capsys: pytest.CaptureFixture[str]) 
 
 
 def _published_solutions() -> list[str]:
-    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
-    blocks: list[str] = []
-    for cell in nb["cells"]:
-        text = "".join(cell["source"])
-        if cell["cell_type"] == "markdown" and "<summary>Solution</summary>" in text:
-            blocks += re.findall(r"```python\n(.*?)```", text, re.S)
-    return blocks
+    return solution_blocks(NOTEBOOK)
 
 
 def test_the_published_solution_passes(bao: Any, capsys: pytest.CaptureFixture[str]) -> None:
