@@ -9,11 +9,12 @@ Targets (issue 3): ready <= 300 ms; median get_secret <= 0.5 x moto's get_secret
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import sys
 import time
+
+from peer import moto_get_secret_value_ms
 
 
 def bench_azure(n: int) -> tuple[float, float, float]:
@@ -71,34 +72,6 @@ def bench_azure(n: int) -> tuple[float, float, float]:
     return ready, first, statistics.median(samples)
 
 
-def bench_moto(n: int) -> tuple[float, float]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    t0 = time.perf_counter()
-    server = ThreadedMotoServer(port=0, verbose=False)
-    server.start()
-    ready = time.perf_counter() - t0
-    host, port = server.get_host_and_port()
-    sm = boto3.client(
-        "secretsmanager",
-        endpoint_url=f"http://{host}:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's fake
-    )
-    sm.create_secret(Name="bench-key", SecretString="demo-not-a-real-bench-key")
-    sm.get_secret_value(SecretId="bench-key")
-    samples = []
-    for _ in range(n):
-        t = time.perf_counter()
-        sm.get_secret_value(SecretId="bench-key")
-        samples.append(time.perf_counter() - t)
-    server.stop()
-    return ready, statistics.median(samples)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=200, help="round trips per side (bounded)")
@@ -107,10 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("AWS_CA_BUNDLE", "AWS_PROFILE"):
         os.environ.pop(key, None)
     ready, first, azure_median = bench_azure(n)
-    moto_ready, moto_median = bench_moto(n)
+    moto_median = moto_get_secret_value_ms(n) / 1000
     ratio = azure_median / moto_median
     print(f"azure emulator ready:            {ready * 1000:7.1f} ms   (target <= 300 ms)")
-    print(f"moto server ready:               {moto_ready * 1000:7.1f} ms")
     print(f"azure first get_secret (401 challenge + managed-identity token): {first * 1000:.1f} ms")
     print(f"azure get_secret median (n={n}): {azure_median * 1000:7.2f} ms")
     print(f"moto get_secret_value median:    {moto_median * 1000:7.2f} ms")

@@ -15,12 +15,13 @@ moto's.
 
 from __future__ import annotations
 
-import logging
 import os
 import statistics
 import subprocess
 import sys
 import time
+
+from peer import moto_get_secret_value_ms
 
 CALLS = 300
 WARMUP = 20
@@ -82,28 +83,6 @@ def gcp_access_ms(cloud) -> float:  # type: ignore[no-untyped-def]
     return median_ms(lambda: client.access_secret_version(request={"name": name}))
 
 
-def moto_get_ms() -> float:
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        client = boto3.client(
-            "secretsmanager",
-            endpoint_url=f"http://{host}:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        client.create_secret(Name="bench-key", SecretString="demo-not-a-real-key-bench")
-        return median_ms(lambda: client.get_secret_value(SecretId="bench-key"))
-    finally:
-        server.stop()
-
-
 def main() -> int:
     cold = start_in_fresh_process(preload=False)
     warm = start_in_fresh_process(preload=True)
@@ -115,7 +94,7 @@ def main() -> int:
     os.environ.pop("AWS_CA_BUNDLE", None)  # moto is plain http on loopback
     alone = emulator_start(cloud)
     gcp = gcp_access_ms(cloud)
-    moto = moto_get_ms()
+    moto = moto_get_secret_value_ms(CALLS)
     emulators.stop()
 
     ratio = gcp / moto

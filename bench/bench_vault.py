@@ -9,26 +9,42 @@
 
 from __future__ import annotations
 
-import logging
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from peer import PEER_SECRET, moto_secretsmanager
 
 STARTS = 5
 CALLS = 300
 WARMUP = 20
 
 
+def measure(vault, sm) -> tuple[list[float], list[float]]:  # type: ignore[no-untyped-def]
+    """Interleaved round trips: an hvac KV v2 read, then the peer's get_secret_value."""
+    reads, peers = [], []
+    for i in range(WARMUP + CALLS):
+        t0 = time.perf_counter()
+        got = vault.secrets.kv.v2.read_secret_version(
+            path="bench-key", mount_point="secret", raise_on_deleted_version=True
+        )
+        t1 = time.perf_counter()
+        assert got["data"]["data"]["value"] == "demo-not-a-real-key"
+        t2 = time.perf_counter()
+        assert sm.get_secret_value(SecretId=PEER_SECRET)["SecretString"]
+        t3 = time.perf_counter()
+        if i >= WARMUP:
+            reads.append(t1 - t0)
+            peers.append(t3 - t2)
+    return reads, peers
+
+
 def main() -> None:
-    import boto3
     import hvac
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     from guardlib import emulators
     from guardlib.emulators.vault import VaultEmulator
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     class Ctx:
         workdir = Path(tempfile.mkdtemp(prefix="bench-vault-"))
@@ -48,28 +64,9 @@ def main() -> None:
     env = cloud.env("dev-app")
     vault = hvac.Client(url=env["VAULT_ADDR"], token=env["VAULT_TOKEN"])
 
-    bare = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    bare.start()
-    host, port = bare.get_host_and_port()
-    sm = boto3.session.Session(
-        aws_access_key_id="AKIADEMONOTAREALKEY0", aws_secret_access_key="demo"
-    ).client("secretsmanager", region_name="us-east-1", endpoint_url=f"http://{host}:{port}")
-    sm.create_secret(Name="bench-vault-peer", SecretString="demo-not-a-real-key")
+    with moto_secretsmanager() as sm:
+        reads, peers = measure(vault, sm)
 
-    reads, peers = [], []
-    for i in range(WARMUP + CALLS):
-        t0 = time.perf_counter()
-        got = vault.secrets.kv.v2.read_secret_version(
-            path="bench-key", mount_point="secret", raise_on_deleted_version=True
-        )
-        t1 = time.perf_counter()
-        assert got["data"]["data"]["value"] == "demo-not-a-real-key"
-        t2 = time.perf_counter()
-        assert sm.get_secret_value(SecretId="bench-vault-peer")["SecretString"]
-        t3 = time.perf_counter()
-        if i >= WARMUP:
-            reads.append(t1 - t0)
-            peers.append(t3 - t2)
     read_ms = statistics.median(reads) * 1000
     peer_ms = statistics.median(peers) * 1000
     start_ms = statistics.median(starts) * 1000
@@ -81,7 +78,6 @@ def main() -> None:
     print(f"KV v2 read via hvac, median of {CALLS}:      {read_ms:6.2f} ms")
     print(f"moto server get_secret_value, same run:     {peer_ms:6.2f} ms")
     print(f"ratio OpenBao read / moto server:            {read_ms / peer_ms:5.2f}")
-    bare.stop()
     emulators.stop()
 
 
