@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = (
     "boto3",
     "botocore",
@@ -15,6 +17,7 @@ HEAVY = (
     "hvac",
     "trustme",
     "detect_secrets",
+    "msal",
 )
 
 
@@ -43,3 +46,8 @@ def test_public_names_resolve_lazily_without_cloud_sdks() -> None:
 def test_emulator_contract_and_plugin_load_no_cloud_sdk() -> None:
     statement = "import guardlib.emulators, guardlib.emulators.seed, guardlib.pytest_plugin"
     assert _loaded_after(statement) == []
+
+
+@pytest.mark.parametrize("topic", ["identities", "azure", "aws", "gcp", "vault"])
+def test_exercise_checks_load_no_cloud_sdk_until_they_run(topic: str) -> None:
+    assert _loaded_after(f"import guardlib.exercises.{topic}") == []
