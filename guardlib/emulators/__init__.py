@@ -16,15 +16,13 @@ from __future__ import annotations
 import atexit
 import importlib
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .base import CloudContext, Emulator
+from .base import CloudContext, Emulator, EmulatorNotRunning, EmulatorUnavailable
 
 if TYPE_CHECKING:
     from .ca import LocalCA
@@ -80,10 +78,6 @@ REAL_CLOUD_VARIABLES = (
     "BAO_ADDR",
     "BAO_TOKEN",
 )
-
-
-class EmulatorUnavailable(RuntimeError):
-    """An emulator cannot start here (a missing extra, or no server binary). Says how to fix."""
 
 
 def available() -> dict[str, str | None]:
@@ -209,6 +203,34 @@ class OfflineCloud:
             _trust_in_loaded_aiohttp(self.ca.cert_path)
         return env
 
+    @contextmanager
+    def as_identity(self, identity: str) -> Iterator[dict[str, str]]:
+        """Act as ``identity`` (a seeded identity, or ``"admin"``) inside a ``with`` block.
+
+        ``os.environ`` gets that identity's environment, exactly as ``apply_env`` writes it,
+        and the previous values (and the cloud's current identity) come back when the block
+        ends, also on an exception. SDK clients read their credentials when they are created,
+        so create them inside the block::
+
+            with cloud.as_identity("admin"):
+                admin = boto3.session.Session().client("secretsmanager")
+            admin.put_secret_value(...)          # still the admin's client
+
+        The environment is process-wide: do not use this from several threads at once.
+        """
+        keys = set(REAL_CLOUD_VARIABLES) | set(self.env(identity))
+        saved = {key: os.environ.get(key) for key in keys}
+        saved_identity = self.identity
+        try:
+            yield self.apply_env(identity)
+        finally:
+            self.identity = saved_identity
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
     # -- state ----------------------------------------------------------------------------
     def seed(self, spec: SeedSpec | Mapping[str, Any] | str | Path) -> SeedSpec:
         parsed = SeedSpec.parse(spec)
@@ -250,15 +272,15 @@ _ca_lock = threading.Lock()
 def _process_ca() -> tuple[Path, LocalCA]:
     """One CA (and work directory) per process, kept across stop/start: gRPC reads
     ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`` only once per process, so the CA file must not change.
-    Removed at interpreter exit."""
+    The folder goes with the process, however it ends (``workdir.py``)."""
     global _ca
     from .ca import LocalCA
+    from .workdir import WorkDir
 
     with _ca_lock:
         if _ca is None:
-            workdir = Path(tempfile.mkdtemp(prefix="guardlib-cloud-"))
+            workdir = WorkDir().path
             _ca = (workdir, LocalCA(workdir))
-            atexit.register(shutil.rmtree, workdir, True)
         return _ca
 
 
@@ -328,6 +350,7 @@ def offline_cloud(
 
 __all__ = [
     "REGISTRY",
+    "EmulatorNotRunning",
     "EmulatorUnavailable",
     "OfflineCloud",
     "available",

@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     from .seed import SeedSpec
 
 
+class EmulatorUnavailable(RuntimeError):
+    """An emulator cannot start here (a missing extra, or no server binary). Says how to fix."""
+
+
+class EmulatorNotRunning(RuntimeError):
+    """An emulator was asked for something (its address, an environment) before ``start``."""
+
+
 @dataclasses.dataclass
 class CloudContext:
     """What the lifecycle gives each emulator at start."""

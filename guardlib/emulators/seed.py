@@ -67,7 +67,7 @@ DEV_PROD: dict[str, Any] = {
     },
 }
 
-_IDENTITY_RE = re.compile(r"^[a-z][a-z0-9-]{2,29}$")  # fits a GCP service-account id and the rest
+_IDENTITY_RE = re.compile(r"[a-z][a-z0-9-]{2,29}")  # fits a GCP service-account id and the rest
 
 
 class SeedError(ValueError):
@@ -140,7 +140,7 @@ class SeedSpec:
         identities: dict[str, IdentitySpec] = {}
 
         def add_identity(name: object, admin: bool = False, where: str = "identities") -> str:
-            if not isinstance(name, str) or not _IDENTITY_RE.match(name):
+            if not isinstance(name, str) or not _IDENTITY_RE.fullmatch(name):
                 raise SeedError(
                     f"{where}: identity names are 3-30 characters of a-z, 0-9 and '-', "
                     "starting with a letter"

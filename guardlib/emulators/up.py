@@ -8,9 +8,11 @@ SIGINT and SIGTERM stop everything cleanly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,12 +32,21 @@ def render_env(env: dict[str, str]) -> str:
 
 
 def write_env_file(path: Path, text: str) -> None:
-    """Write atomically with owner-only permissions: it may name credentials of the emulators."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    """Write atomically with owner-only permissions: it names credentials of the emulators.
+
+    The temporary file is created fresh (``mkstemp``: ``O_CREAT | O_EXCL``, mode 0600) next to
+    ``path``, so a pre-existing or symlinked ``<file>.tmp`` is never written through; then it
+    replaces ``path`` (a symlink at ``path`` itself is replaced, not followed)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def run(
