@@ -67,7 +67,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server: LoopbackHTTPServer
 
     def setup(self) -> None:
-        self.timeout = self.server.idle_timeout  # applied by StreamRequestHandler.setup
+        self.timeout = self.server.idle_timeout  # type: ignore[misc]  # used by setup()
         super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
