@@ -8,7 +8,8 @@ Installed with guardlib (entry point ``pytest11``), so any project can write::
 
 - ``offline_cloud``: the running emulators, with their environment applied to ``os.environ``
   for this test only (real cloud variables removed), and state reset before the test. Its
-  methods seed data (``.seed``), inject faults (``.faults``) and reach an emulator (``["aws"]``).
+  methods seed data (``.seed``), inject faults (``.faults``), act as another identity for a
+  block (``with offline_cloud.as_identity("admin"): ...``) and reach an emulator (``["aws"]``).
 - ``offline_env``: the same environment as a dict, for subprocesses.
 
 The servers start once per session. Choose which with ``--guardlib-emulators=azure,aws``
