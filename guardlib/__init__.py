@@ -39,6 +39,23 @@ _LAZY: dict[str, str] = {
     "DotenvNotAFileError": "guardlib.errors:DotenvNotAFileError",
     "DotenvEncodingError": "guardlib.errors:DotenvEncodingError",
     "DotenvParseError": "guardlib.errors:DotenvParseError",
+    # secret references (resolver/, sources/)
+    "resolve": "guardlib.resolver:resolve",
+    "aresolve": "guardlib.resolver:aresolve",
+    "describe": "guardlib.resolver:describe",
+    "parse_reference": "guardlib.resolver:parse_reference",
+    "Reference": "guardlib.resolver:Reference",
+    "load_mapping": "guardlib.resolver:load_mapping",
+    "resolve_mapping": "guardlib.resolver:resolve_mapping",
+    "SecretCache": "guardlib.resolver:SecretCache",
+    "RetryPolicy": "guardlib.resolver:RetryPolicy",
+    "ResolveError": "guardlib.errors:ResolveError",
+    "InvalidReference": "guardlib.errors:InvalidReference",
+    "SecretNotFound": "guardlib.errors:SecretNotFound",
+    "AccessDenied": "guardlib.errors:AccessDenied",
+    "ProviderUnavailable": "guardlib.errors:ProviderUnavailable",
+    "MappingError": "guardlib.errors:MappingError",
+    "resolver": "guardlib.resolver",
     "env": "guardlib.env",
     "dotenv_files": "guardlib.dotenv_files",
     "redact": "guardlib.redact",
@@ -48,7 +65,13 @@ _LAZY: dict[str, str] = {
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
-    from guardlib import dotenv_files, env, exercises, redact  # noqa: F401
+    from guardlib import (  # noqa: F401
+        dotenv_files,
+        env,
+        exercises,
+        redact,
+        resolver,  # noqa: F401
+    )
     from guardlib.dotenv_files import (
         LoadReport,  # noqa: F401
         compare_with_example,  # noqa: F401
@@ -63,16 +86,33 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from guardlib.env import require as require_env  # noqa: F401
     from guardlib.env import url as env_url  # noqa: F401
     from guardlib.errors import (
+        AccessDenied,  # noqa: F401
         DotenvEncodingError,  # noqa: F401
         DotenvError,  # noqa: F401
         DotenvNotAFileError,  # noqa: F401
         DotenvNotFoundError,  # noqa: F401
         DotenvParseError,  # noqa: F401
         GuardlibError,  # noqa: F401
+        InvalidReference,  # noqa: F401
         InvalidVariableError,  # noqa: F401
+        MappingError,  # noqa: F401
         MissingVariableError,  # noqa: F401
+        ProviderUnavailable,  # noqa: F401
+        ResolveError,  # noqa: F401
+        SecretNotFound,  # noqa: F401
     )
     from guardlib.redact import RedactingFilter, Redactor, install_redaction  # noqa: F401
+    from guardlib.resolver import (
+        Reference,  # noqa: F401
+        RetryPolicy,  # noqa: F401
+        SecretCache,  # noqa: F401
+        aresolve,  # noqa: F401
+        describe,  # noqa: F401
+        load_mapping,  # noqa: F401
+        parse_reference,  # noqa: F401
+        resolve,  # noqa: F401
+        resolve_mapping,  # noqa: F401
+    )
     from guardlib.secret import MASK, Secret, reveal  # noqa: F401
 
 

@@ -1,0 +1,227 @@
+"""Resolve secret references (``aws-sm://dev-api-key``, ``vault://secret/app#token`` ...) to
+:class:`~guardlib.secret.Secret` values, through a cache, with retries, and with every value
+registered for redaction.
+
+Public API::
+
+    resolve(ref, *, type=None, cache=DEFAULT, retry=retry.DEFAULT, name=None) -> Secret
+    await aresolve(ref, ...)              # same, the provider call runs in a worker thread
+    describe(ref, *, cache=DEFAULT, retry=...) -> dict   # metadata, never the value
+    parse_reference(text) -> Reference    # InvalidReference for anything else
+    load_mapping(path=None, environment=None, *, environ=None) -> dict[str, str]
+    resolve_mapping(mapping, **resolve_options) -> dict[str, Secret]
+    SecretCache(ttl=300, max_size=1024, grace=3600, clock=time.monotonic); default_cache
+    RetryPolicy(max_attempts=4, base=0.05, cap=2.0, total=10.0, max_retry_after=5.0)
+    redactor                              # the process-wide Redactor every value goes to
+    install_redaction()                   # attach ``redactor`` to logging (guardlib.redact)
+
+The grammar is in :mod:`guardlib.resolver.references`. ``cache=None`` bypasses the cache;
+``env://`` is never cached (reading the environment is cheaper than the cache).
+
+Errors: :class:`~guardlib.errors.InvalidReference`, ``SecretNotFound``, ``AccessDenied``,
+``ProviderUnavailable`` (all ``ResolveError``), each with ``.reference`` and ``.cause``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from guardlib.errors import RedactionError, ResolveError
+from guardlib.redact import Redactor
+from guardlib.resolver import retry
+from guardlib.resolver.cache import CacheStats, SecretCache
+from guardlib.resolver.mapping import load_mapping
+from guardlib.resolver.references import Reference, as_reference, parse_reference
+from guardlib.resolver.retry import RetryPolicy
+from guardlib.resolver.values import convert, describe_value, select
+from guardlib.secret import Secret
+from guardlib.sources import MODULES, Fetched
+
+#: the process-wide redactor: every value ``resolve`` returns is registered here
+redactor = Redactor()
+
+#: the process-wide cache ``resolve`` uses unless told otherwise
+default_cache = SecretCache()
+
+#: scheme -> ``fetch(Reference) -> Fetched``; filled lazily from ``guardlib.sources``.
+#: Replace an entry to plug in a provider of your own (or to count calls in a test).
+SOURCES: dict[str, Callable[[Reference], Fetched]] = {}
+
+_DEFAULT: Any = object()
+_sources_lock = threading.Lock()
+
+
+def source(scheme: str) -> Callable[[Reference], Fetched]:
+    fn = SOURCES.get(scheme)
+    if fn is None:
+        with _sources_lock:
+            fn = SOURCES.get(scheme)
+            if fn is None:
+                fn = SOURCES[scheme] = importlib.import_module(MODULES[scheme]).fetch
+    return fn
+
+
+def _register(value: Any) -> None:
+    if isinstance(value, (int, float, bool)) or value is None:
+        value = str(value)
+    if not isinstance(value, (str, bytes)):
+        import json
+
+        try:
+            value = json.dumps(value)
+        except (TypeError, ValueError):
+            return
+    try:
+        redactor.register(value)
+    except RedactionError:
+        pass  # shorter than redact.MIN_LENGTH: it cannot be scrubbed without wrecking logs
+
+
+def _fetch(ref: Reference, policy: RetryPolicy) -> Fetched:
+    fetch = source(ref.scheme)
+    fetched = retry.call_with_retries(lambda: fetch(ref), policy)
+    _register(fetched.value)
+    return fetched
+
+
+def _entry_fetched(ref: Reference, cache: Any, policy: RetryPolicy) -> tuple[Fetched, Any]:
+    if cache is _DEFAULT:
+        cache = default_cache
+    if cache is None or ref.scheme == "env":
+        return _fetch(ref, policy), None
+    src = ref.source
+    entry = cache.get(str(src), lambda: _fetch(src, policy))
+    return entry.fetched, entry
+
+
+def _finish(ref: Reference, fetched: Fetched, type: Any, name: str | None) -> Secret[Any]:
+    text = str(ref)
+    field = None if ref.scheme == "vault" else ref.field  # vault selects its KEY at the source
+    value = select(text, fetched.value, field)
+    if field is not None:
+        _register(value)
+    value = convert(text, value, type)
+    return Secret(value, name=name if name is not None else text)
+
+
+def resolve(
+    ref: str | Reference,
+    *,
+    type: Any = None,
+    cache: SecretCache | None = _DEFAULT,
+    retry: RetryPolicy = retry.DEFAULT,
+    name: str | None = None,
+) -> Secret[Any]:
+    """The secret ``ref`` points to, as a :class:`Secret` named after the reference (or
+    ``name``). ``type``: ``str``, ``bytes``, ``int``, ``float``, ``bool``, ``dict``, ``list``,
+    ``"json"`` or any one-argument callable. Binary secrets come back as ``bytes``."""
+    reference = as_reference(ref)
+    if cache is _DEFAULT:
+        cache = default_cache
+    key = (type, name)
+    if cache is not None and reference.scheme != "env":
+        entry = cache.fresh(str(reference.source))  # the fast path: no provider, no thread
+        if entry is not None:
+            got = entry.derived.get((reference.field, key))
+            if got is not None:
+                return got  # type: ignore[no-any-return]
+    fetched, entry = _entry_fetched(reference, cache, retry)
+    secret = _finish(reference, fetched, type, name)
+    if entry is not None:
+        entry.derived[(reference.field, key)] = secret
+    return secret
+
+
+async def aresolve(
+    ref: str | Reference,
+    *,
+    type: Any = None,
+    cache: SecretCache | None = _DEFAULT,
+    retry: RetryPolicy = retry.DEFAULT,
+    name: str | None = None,
+) -> Secret[Any]:
+    """``resolve`` for asyncio: a cache hit returns at once; a miss runs the (blocking) SDK
+    call in a worker thread (``asyncio.to_thread``), so the event loop never blocks.
+    Concurrent misses share one provider call (the cache's single-flight)."""
+    reference = as_reference(ref)
+    the_cache = default_cache if cache is _DEFAULT else cache
+    if the_cache is not None and reference.scheme != "env":
+        entry = the_cache.fresh(str(reference.source))
+        if entry is not None:
+            got = entry.derived.get((reference.field, (type, name)))
+            if got is not None:
+                return got  # type: ignore[no-any-return]
+    return await asyncio.to_thread(resolve, reference, type=type, cache=cache, retry=retry,
+                                   name=name)  # fmt: skip
+
+
+def describe(
+    ref: str | Reference,
+    *,
+    cache: SecretCache | None = _DEFAULT,
+    retry: RetryPolicy = retry.DEFAULT,
+) -> dict[str, Any]:
+    """What ``guardlib get REF`` shows without ``--reveal``: provider, name, version, stages,
+    created time (when the provider gives it), value type (string/binary/json + keys) and
+    length. Never the value."""
+    reference = as_reference(ref)
+    fetched, _ = _entry_fetched(reference, cache, retry)
+    field = None if reference.scheme == "vault" else reference.field
+    value = select(str(reference), fetched.value, field)
+    out: dict[str, Any] = {
+        "reference": str(reference),
+        "provider": reference.scheme,
+        "container": reference.container,
+        "name": reference.name,
+        "provider_name": fetched.name,
+        "version": fetched.version,
+        "stages": list(fetched.stages),
+        "created": fetched.created.isoformat() if fetched.created is not None else None,
+        "field": reference.field,
+    }
+    out.update(describe_value(value))
+    return out
+
+
+def resolve_mapping(mapping: Mapping[str, str], **options: Any) -> dict[str, Secret[Any]]:
+    """Resolve every ``logical name -> reference`` of ``mapping``; each Secret is named after
+    its logical name. Fails fast: every reference is parsed (and a bad one named by its key)
+    before any provider is called."""
+    from guardlib.errors import MappingError
+
+    parsed: dict[str, Reference] = {}
+    for key, text in mapping.items():
+        try:
+            parsed[key] = parse_reference(text)
+        except ResolveError:
+            raise MappingError(f"{key}: not a valid secret reference") from None
+    return {key: resolve(ref, name=key, **options) for key, ref in parsed.items()}
+
+
+def install_redaction(target: Any = None) -> Any:
+    """Attach this module's :data:`redactor` to logging, through :mod:`guardlib.redact`."""
+    from guardlib import redact
+
+    return redact.install_redaction(target, redactor=redactor)
+
+
+__all__ = [
+    "CacheStats",
+    "Reference",
+    "RetryPolicy",
+    "SOURCES",
+    "SecretCache",
+    "aresolve",
+    "default_cache",
+    "describe",
+    "install_redaction",
+    "load_mapping",
+    "parse_reference",
+    "redactor",
+    "resolve",
+    "resolve_mapping",
+]
