@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from guardlib.errors import RedactionError, ResolveError
+from guardlib.errors import RedactionError
 from guardlib.redact import Redactor
 from guardlib.resolver import retry
 from guardlib.resolver.cache import CacheStats, SecretCache
@@ -192,13 +192,13 @@ def resolve_mapping(mapping: Mapping[str, str], **options: Any) -> dict[str, Sec
     its logical name. Fails fast: every reference is parsed (and a bad one named by its key)
     before any provider is called."""
     from guardlib.errors import MappingError
+    from guardlib.resolver.mapping import _valid
 
     parsed: dict[str, Reference] = {}
     for key, text in mapping.items():
-        try:
-            parsed[key] = parse_reference(text)
-        except ResolveError:
-            raise MappingError(f"{key}: not a valid secret reference") from None
+        if not _valid(text):  # no __context__: the entry may be a pasted value
+            raise MappingError(f"{key}: not a valid secret reference")
+        parsed[key] = parse_reference(text)
     return {key: resolve(ref, name=key, **options) for key, ref in parsed.items()}
 
 

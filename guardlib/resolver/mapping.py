@@ -32,8 +32,6 @@ def load_mapping(
 ) -> dict[str, str]:
     """The ``logical name -> reference`` mapping of ``environment``; every entry is checked
     with ``parse_reference`` (fail fast, naming the key)."""
-    from guardlib.resolver.references import parse_reference
-
     environ = os.environ if environ is None else environ
     env_name = environment or environ.get("GUARDLIB_ENV") or "dev"
     if env_name not in ENVIRONMENTS:
@@ -46,12 +44,22 @@ def load_mapping(
         if key.startswith(PREFIX) and len(key) > len(PREFIX):
             out[key[len(PREFIX) :]] = value
     for key, value in out.items():
-        try:
-            parse_reference(value)
-        except ResolveError:
+        if not _valid(value):
             raise MappingError(f"{key}: not a valid secret reference (environment "
-                               f"{env_name!r})") from None  # fmt: skip
+                               f"{env_name!r})")  # fmt: skip
     return out
+
+
+def _valid(text: str) -> bool:
+    """Whether ``text`` parses; the InvalidReference is dropped, so no ``__context__`` carries
+    the entry's text into the MappingError."""
+    from guardlib.resolver.references import parse_reference
+
+    try:
+        parse_reference(text)
+    except ResolveError:
+        return False
+    return True
 
 
 def _from_file(path: Path, env_name: str) -> dict[str, str]:

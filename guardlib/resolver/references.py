@@ -123,8 +123,9 @@ def parse_reference(text: str) -> Reference:
         return _parse(text)
     except InvalidReference:
         raise
-    except Exception:  # noqa: BLE001 - the contract: InvalidReference, never anything else
-        raise _bad(text, "malformed") from None
+    except Exception:  # noqa: BLE001, S110 - the contract: InvalidReference, nothing else
+        pass
+    raise _bad(text, "malformed")  # outside the except block: no __context__
 
 
 def _parse(text: str) -> Reference:

@@ -62,7 +62,9 @@ def call_with_retries(
             attempt += 1
             if attempt >= policy.max_attempts:
                 raise
+            if error.retry_after is not None and error.retry_after > policy.max_retry_after:
+                raise  # the provider asks for a longer wait than we may spend: fail now
             delay = policy.delay(attempt - 1, error, rng)
-            if delay > policy.max_retry_after or clock() - began + delay > policy.total:
+            if clock() - began + delay > policy.total:
                 raise
             sleep(delay)

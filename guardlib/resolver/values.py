@@ -16,17 +16,25 @@ _MISSING = object()
 def select(reference: str, raw: str | bytes, field: str | None) -> Any:
     if field is None:
         return raw
-    try:
-        doc = json.loads(raw)
-    except (ValueError, TypeError):
+    doc = _loads(raw)
+    if doc is _MISSING:
         raise ResolveError(reference, f"{reference}: #{field} needs a JSON secret, and this "
-                           "one is not JSON") from None  # fmt: skip
+                           "one is not JSON")  # fmt: skip
     node: Any = doc
     for part in field.split("."):
         node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
         if node is _MISSING:
             raise SecretNotFound(reference, f"{reference}: the JSON secret has no key {field!r}")
     return node
+
+
+def _loads(raw: Any) -> Any:
+    # Raised *outside* the except block, here and below: ``raise ... from None`` only hides
+    # ``__context__``, it still holds the parser's error (and JSONDecodeError.doc the value).
+    try:
+        return json.loads(raw)
+    except (ValueError, TypeError):
+        return _MISSING
 
 
 def _boolean(value: Any) -> bool:
@@ -65,9 +73,11 @@ def convert(reference: str, value: Any, type: Any) -> Any:
     fn = CONVERTERS.get(type, type)
     label = getattr(type, "__name__", str(type))
     try:
-        out = fn(value)
+        out, failed = fn(value), False
     except Exception:  # noqa: BLE001 - the converter's message may quote the value
-        raise ResolveError(reference, f"{reference}: the value is not a valid {label}") from None
+        out, failed = None, True
+    if failed:  # raised outside the except block, so no __context__ holds the value
+        raise ResolveError(reference, f"{reference}: the value is not a valid {label}")
     if type in (dict, list) and not isinstance(out, type):
         raise ResolveError(reference, f"{reference}: the value is not a JSON {label}")
     return out

@@ -1,0 +1,85 @@
+"""No exception, log line, repr or description contains a resolved value."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+import pytest
+
+import guardlib
+from guardlib import resolver
+from guardlib.errors import AccessDenied, ResolveError, SecretNotFound
+
+DEV = "demo-not-a-real-key-dev"
+PW = "demo-not-a-real-pw-123"
+
+
+def chain_text(exc: BaseException) -> str:
+    parts = ["".join(traceback.format_exception(exc))]
+    node: BaseException | None = exc
+    while node is not None:
+        parts += [str(node), repr(node), repr(getattr(node, "cause", None))]
+        node = node.__cause__ or node.__context__
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize(
+    ("ref", "kwargs", "error"),
+    [
+        ("aws-sm://dev-api-key", {"type": int}, ResolveError),
+        ("aws-sm://dev-api-key#field", {}, ResolveError),  # not JSON: JSONDecodeError.doc
+        ("aws-sm://db-creds#missing", {}, SecretNotFound),
+        ("aws-sm://db-creds#password", {"type": float}, ResolveError),
+        ("gcp-sm://guard-demo/db-creds#user.x", {}, SecretNotFound),
+        ("azure-kv://guard-demo/dev-api-key", {"type": bool}, ResolveError),
+    ],
+)
+def test_errors_after_a_read_carry_no_value(
+    seeded: Any, ref: str, kwargs: Any, error: type
+) -> None:
+    with pytest.raises(error) as info:
+        guardlib.resolve(ref, **kwargs)
+    text = chain_text(info.value)
+    assert DEV not in text and PW not in text and "5432" not in text
+
+
+def test_provider_errors_carry_no_value(seeded: Any, use: Any) -> None:
+    guardlib.resolve("aws-sm://dev-api-key")
+    use("nobody-app")
+    resolver.default_cache.clear()
+    with pytest.raises(AccessDenied) as info:
+        guardlib.resolve("aws-sm://dev-api-key")
+    assert DEV not in chain_text(info.value)
+    assert info.value.cause is not None and info.value.cause.code
+
+
+def test_values_are_registered_for_redaction(seeded: Any, caplog: pytest.LogCaptureFixture) -> None:
+    secret = guardlib.resolve("aws-sm://db-creds#password")
+    assert resolver.redactor.scrub(f"pw={secret.reveal()}") == "pw=**********"
+    whole = guardlib.resolve("aws-sm://dev-api-key").reveal()
+    logger = logging.getLogger("guardlib.test.resolve")
+    flt = resolver.install_redaction(logger)
+    try:
+        with caplog.at_level(logging.INFO, logger="guardlib.test.resolve"):
+            logger.info("connecting with %s and %s", whole, secret.reveal())
+        assert DEV not in caplog.text and PW not in caplog.text
+        assert "connecting with" in caplog.text
+    finally:
+        logger.removeFilter(flt)
+
+
+def test_reprs_and_descriptions_carry_no_value(seeded: Any) -> None:
+    secret = guardlib.resolve("aws-sm://db-creds")
+    entry = resolver.default_cache.fresh("aws-sm://db-creds")
+    assert entry is not None
+    texts = [
+        repr(secret),
+        str(secret),
+        repr(entry),
+        repr(entry.fetched),
+        repr(resolver.default_cache),
+        repr(guardlib.describe("aws-sm://db-creds")),
+    ]
+    assert not any(PW in t for t in texts)

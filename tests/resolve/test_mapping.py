@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import guardlib
+from guardlib.errors import MappingError
+
+TOML = """
+[dev]
+API_KEY = "aws-sm://dev-api-key"
+DB_PASSWORD = "gcp-sm://guard-demo/db-creds#password"
+[prod]
+API_KEY = "aws-sm://prod-api-key"
+"""
+
+
+def test_file_and_environment(tmp_path: Path) -> None:
+    path = tmp_path / "refs.toml"
+    path.write_text(TOML)
+    assert guardlib.load_mapping(path, "prod", environ={}) == {"API_KEY": "aws-sm://prod-api-key"}
+    env = {"GUARDLIB_ENV": "dev", "GUARDLIB_REF_API_KEY": "vault://secret/dev-api-key#value"}
+    got = guardlib.load_mapping(path, environ=env)
+    assert got == {"API_KEY": "vault://secret/dev-api-key#value",
+                   "DB_PASSWORD": "gcp-sm://guard-demo/db-creds#password"}  # fmt: skip
+
+
+def test_unknown_environment_and_missing_table(tmp_path: Path) -> None:
+    path = tmp_path / "refs.toml"
+    path.write_text(TOML)
+    with pytest.raises(MappingError, match="unknown environment"):
+        guardlib.load_mapping(path, "staging", environ={})
+    with pytest.raises(MappingError, match=r"no \[test\] table \(it has: dev, prod\)"):
+        guardlib.load_mapping(path, "test", environ={})
+
+
+def test_bad_entry_names_the_key_never_the_value(tmp_path: Path) -> None:
+    pasted = "demo-not-a-real-pasted-secret-5555"
+    path = tmp_path / "refs.toml"
+    path.write_text(f'[dev]\nTOKEN = "{pasted}"\n')
+    with pytest.raises(MappingError) as info:
+        guardlib.load_mapping(path, environ={})
+    assert "TOKEN" in str(info.value) and pasted not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None
+    with pytest.raises(MappingError) as info:
+        guardlib.resolve_mapping({"TOKEN": pasted})
+    assert "TOKEN" in str(info.value) and pasted not in str(info.value)
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(MappingError, match="cannot read"):
+        guardlib.load_mapping(tmp_path / "none.toml", environ={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[dev\n")
+    with pytest.raises(MappingError, match="not valid TOML"):
+        guardlib.load_mapping(bad, environ={})
+
+
+def test_resolve_mapping(seeded: Any, tmp_path: Path) -> None:
+    path = tmp_path / "refs.toml"
+    path.write_text(TOML)
+    secrets = guardlib.resolve_mapping(guardlib.load_mapping(path, "dev", environ={}))
+    assert secrets["API_KEY"] == "demo-not-a-real-key-dev"
+    assert secrets["DB_PASSWORD"] == "demo-not-a-real-pw-123"
+    assert secrets["API_KEY"].name == "API_KEY"
