@@ -114,9 +114,7 @@ def test_a_key_computed_the_old_way_is_refused(seeded, client):
         + hashlib.sha256(b"guardlib-token-prod-app").hexdigest().upper()[:32],
     }
     with pytest.raises(ClientError) as caught:
-        client("prod-app", AWS_MAX_ATTEMPTS="1", **forged).get_secret_value(
-            SecretId="prod-api-key"
-        )
+        client("prod-app", AWS_MAX_ATTEMPTS="1", **forged).get_secret_value(SecretId="prod-api-key")
     assert error_code(caught.value) == "UnrecognizedClientException"
     admin = {
         "AWS_ACCESS_KEY_ID": "AKIAGUARDDEMOADMIN01",

@@ -29,9 +29,7 @@ def dev(cloud, seeded):
 
 
 def _query(dev, body, query=""):
-    path, headers, data = sign(
-        dev, "sts", body, query=query, headers={"Content-Type": FORM_TYPE}
-    )
+    path, headers, data = sign(dev, "sts", body, query=query, headers={"Content-Type": FORM_TYPE})
     return send(dev, path, headers, data)
 
 

@@ -10,14 +10,16 @@ is hiding one variable that AWS itself documents. So ``hosts`` is empty.
 
 Identities:
 
-- ``env(None)``: the IAM user ``admin`` (AdministratorAccess), with a fixed access key;
+- ``env(None)``: the IAM user ``admin`` (AdministratorAccess), with an access key minted at
+  random when the emulator starts;
 - ``env("dev-app")``: the temporary credentials of a session of the IAM role ``dev-app``
   (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``, exactly what Lambda,
   ECS and CodeBuild put in a role's environment), obtained through STS ``AssumeRole``. So
   ``boto3.session.Session().client("secretsmanager", region_name=...)`` runs unchanged and
   calls are evaluated as ``arn:aws:sts::123456789012:assumed-role/dev-app/guardlib``.
-  The session lasts 12 hours and its credentials are fixed per role name, so an applied
-  environment survives ``reset()`` + re-seed.
+  The session lasts 12 hours. Its credentials (and the admin's) are random per start, held by
+  the kit's ``CredentialBook``, reachable only through ``env(identity)``; within one start they
+  stay the same, so an applied environment survives ``reset()`` + re-seed.
 
 Determinism: moto's random generator is reseeded at ``reset()``; the same calls in the same
 order give the same ARN suffixes. Version ids are the request's ``ClientRequestToken``, which
@@ -38,9 +40,10 @@ except ImportError as exc:  # pragma: no cover - depends on the install
         "the aws emulator needs moto[server] and boto3: pip install 'guardlib[aws]'"
     ) from exc
 
+from ..kit import require_running
 from ..seed import DEFAULT_REGION
 from .routing import AwsApp, Server
-from .state import ADMIN_KEY_ID, ADMIN_SECRET, AwsState
+from .state import AwsState
 
 if TYPE_CHECKING:
     from ..base import CloudContext
@@ -61,6 +64,7 @@ class AwsEmulator:
         import logging
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.state.new_start()  # new credentials for every start
         self.state.reset()
         app = AwsApp(self.state, ctx.faults if ctx is not None else None, self.name)
         self._server = Server(app)
@@ -72,9 +76,7 @@ class AwsEmulator:
             server.stop()
 
     def backend(self) -> tuple[str, int]:
-        if self._server is None:
-            raise RuntimeError("the aws emulator is not running")
-        return self._server.address
+        return require_running(self.name, self._server).address
 
     @property
     def endpoint_url(self) -> str:
@@ -82,8 +84,10 @@ class AwsEmulator:
         return f"http://{host}:{port}"
 
     def env(self, identity: str | None = None) -> dict[str, str]:
+        require_running(self.name, self._server)
         if identity is None:
-            key, secret, token = ADMIN_KEY_ID, ADMIN_SECRET, None
+            key, secret = self.state.admin_credentials()
+            token = None
         else:
             with self.state.lock:
                 key, secret, token = self.state.role_credentials(identity)

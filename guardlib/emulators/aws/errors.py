@@ -28,6 +28,11 @@ MSG_BAD_NAME = (
     "or any of the following: -/_+=.@!"
 )
 MSG_NO_LAMBDA = "No Lambda rotation function ARN is associated with this secret."
+MSG_DELETED = "You can't perform this operation on the secret because it was marked for deletion."
+MSG_PUBLIC_POLICY = (
+    "The BlockPublicPolicy parameter is set to true, and the resource policy did not prevent "
+    "broad access to the secret."
+)
 
 #: JSON code -> the query-protocol (STS/IAM) equivalent and its HTTP status
 _QUERY_EQUIVALENT = {
@@ -39,7 +44,34 @@ _QUERY_EQUIVALENT = {
     "ThrottlingException": ("Throttling", 400),
     "InternalFailure": ("InternalFailure", 500),
     "ServiceUnavailable": ("ServiceUnavailable", 503),
+    "SerializationException": ("InvalidQueryParameter", 400),
+    "UnknownOperationException": ("InvalidAction", 400),
+    "IncompleteSignatureException": ("IncompleteSignature", 400),
 }
+
+
+def model_status(service: str, code: str) -> int | None:
+    """The HTTP status botocore's model gives the error ``code`` of ``service``
+    (``error.httpStatusCode`` of its shape; a modelled error without one is a 400), or None
+    when the model does not list the code."""
+    return _model_statuses(service).get(code)
+
+
+_STATUS_CACHE: dict[str, dict[str, int]] = {}
+
+
+def _model_statuses(service: str) -> dict[str, int]:
+    found = _STATUS_CACHE.get(service)
+    if found is None:
+        from .protocol import service_model
+
+        found = {}
+        for shape in service_model(service).error_shapes:
+            meta = shape.metadata.get("error") or {}
+            found[meta.get("code", shape.name)] = int(meta.get("httpStatusCode", 400))
+            found[shape.name] = int(meta.get("httpStatusCode", 400))
+        _STATUS_CACHE[service] = found
+    return found
 
 
 class AwsError(Exception):
@@ -120,6 +152,16 @@ def validation(field: str, constraint: str) -> AwsError:
         f"1 validation error detected: Value at '{field}' failed to satisfy constraint: "
         f"{constraint}",
     )
+
+
+def serialization(message: str) -> AwsError:
+    return AwsError("SerializationException", message)
+
+
+def bad_request(status: int, message: str) -> AwsError:
+    """A request that cannot be read at all (its length, its framing)."""
+    code = {411: "MissingContentLength", 413: "RequestEntityTooLarge"}.get(status)
+    return AwsError(code or "SerializationException", message, status)
 
 
 def throttled() -> AwsError:

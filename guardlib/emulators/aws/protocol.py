@@ -1,29 +1,99 @@
-"""The wire format: AWS Signature Version 4 and the two request protocols in use.
+"""The wire format: request bodies, SigV4, one parse per request, and request validation.
 
 Secrets Manager speaks JSON 1.1 (``X-Amz-Target: secretsmanager.GetSecretValue``, JSON body);
 STS and IAM speak the query protocol (form body with ``Action=AssumeRole``). Both are signed
 with SigV4 (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html); the
 signature is recomputed here from the request as received, the same way botocore's
 ``SigV4Auth`` computes it (``botocore/auth.py``), and compared in constant time.
+
+**One parse.** :func:`parse_call` reads a request exactly once into a :class:`Call` (service,
+action, parameters). The layer authorizes that call, and moto is handed a request rebuilt
+from it (:func:`inner_environ`: canonical body, empty query string, only the headers moto
+needs), so moto cannot execute anything the layer did not see. What would let two readers
+disagree is refused: a query parameter given twice or in both the query string and the body,
+a JSON key given twice (at any depth), a JSON call with a query string, a target naming an
+operation the service model does not have.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import datetime
+import functools
 import hashlib
 import hmac
+import io
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 
+from ..kit.server import BadRequest, content_length
 from . import errors
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = datetime.timedelta(minutes=15)
+MAX_BODY = 1 << 20  # the largest request any of these APIs takes is far below this
+#: the services served here, each by its botocore model; everything else is refused
+SERVICES = ("secretsmanager", "sts", "iam")
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+#: Secrets Manager names: ASCII letters, digits and /_+=.@- (botocore's NameType has no
+#: pattern; the service's message lists these). Always used with ``fullmatch``.
+NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+MAX_SECRET = 65536  # bytes, SecretString and SecretBinary alike
 
 
+@functools.cache
+def service_model(service: str) -> Any:
+    """botocore's model of ``service`` (its service-2.json), loaded once."""
+    return _session().get_service_model(service)
+
+
+@functools.lru_cache(maxsize=1)
+def _session() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@functools.cache
+def operations(service: str) -> frozenset[str]:
+    return frozenset(service_model(service).operation_names)
+
+
+def is_json(environ: Mapping[str, Any]) -> bool:
+    """Which format an error is rendered in before the request is parsed."""
+    return bool(environ.get("HTTP_X_AMZ_TARGET"))
+
+
+# -- the body ---------------------------------------------------------------------------------
+def read_body(environ: Mapping[str, Any]) -> bytes:
+    """The request body, its length checked before a byte is read (RFC 9110 §8.6, by the
+    kit's ``content_length``): one decimal number, repeated only identically, at most
+    ``MAX_BODY``; no ``Transfer-Encoding``; and all of it must arrive."""
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        raise errors.bad_request(411, "Transfer-Encoding is not supported; send Content-Length.")
+    values = environ.get("guardlib.content_length")
+    if values is None:
+        single = environ.get("CONTENT_LENGTH")
+        values = [single] if single else []
+    try:
+        length = content_length(list(values), MAX_BODY)
+    except BadRequest as exc:
+        raise errors.bad_request(exc.status, exc.message) from None
+    body: bytes = environ["wsgi.input"].read(length) if length else b""
+    if len(body) != length:
+        raise errors.bad_request(400, "The request body is shorter than its Content-Length.")
+    return body
+
+
+# -- SigV4 ------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Authorization:
     access_key_id: str
@@ -49,6 +119,10 @@ def parse_authorization(header: str | None) -> Authorization:
     fields: dict[str, str] = {}
     for part in rest.split(","):
         key, _, value = part.strip().partition("=")
+        if key in fields:
+            raise errors.AwsError(
+                "IncompleteSignatureException", f"Authorization header has '{key}' twice."
+            )
         fields[key] = value
     try:
         key_id, date, region, service, terminator = fields["Credential"].split("/")
@@ -84,10 +158,32 @@ def _signing_key(secret: str, auth: Authorization) -> bytes:
     return key
 
 
+def _amz_headers(environ: Mapping[str, Any]) -> set[str]:
+    return {k[5:].lower().replace("_", "-") for k in environ if k.startswith("HTTP_X_AMZ_")}
+
+
 def verify_signature(
     environ: Mapping[str, Any], body: bytes, auth: Authorization, secret: str
 ) -> None:
-    """Raise InvalidSignatureException unless ``auth.signature`` signs this request."""
+    """Raise InvalidSignatureException unless ``auth.signature`` signs this request.
+
+    Everything that steers the request must be signed: ``host`` and every ``x-amz-*`` header
+    present (the target among them; botocore signs all of them, ``botocore/auth.py``
+    ``SigV4Auth.headers_to_sign``). The payload hash is always computed from the body as
+    received: an ``X-Amz-Content-Sha256`` header must equal it (S3's ``UNSIGNED-PAYLOAD``
+    and streaming modes do not exist for these services)."""
+    signed = set(auth.signed_headers)
+    unsigned = ({"host"} | _amz_headers(environ)) - signed
+    if unsigned:
+        raise errors.invalid_signature(
+            f"The following headers must be signed: {', '.join(sorted(unsigned))}"
+        )
+    payload = hashlib.sha256(body).hexdigest()
+    claimed = _header(environ, "x-amz-content-sha256")
+    if claimed is not None and not hmac.compare_digest(claimed.strip(), payload):
+        raise errors.invalid_signature(
+            "The provided 'x-amz-content-sha256' header does not match what was computed."
+        )
     amz_date = _header(environ, "x-amz-date") or ""
     try:  # "20240917T120000Z"; slicing is 10x faster than strptime
         if len(amz_date) != 16 or amz_date[8] != "T" or amz_date[15] != "Z":
@@ -120,7 +216,6 @@ def verify_signature(
     for name in auth.signed_headers:
         value = _header(environ, name)
         lines.append(f"{name}:{' '.join((value or '').split())}")
-    payload = _header(environ, "x-amz-content-sha256") or hashlib.sha256(body).hexdigest()
     canonical = "\n".join(
         [
             environ.get("REQUEST_METHOD", "GET"),
@@ -139,13 +234,14 @@ def verify_signature(
         raise errors.invalid_signature()
 
 
-@dataclasses.dataclass
+# -- the one parse ----------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
 class Call:
-    """One parsed API call."""
+    """One parsed API call: all the layer authorizes, and all moto is given."""
 
     service: str
-    action: str  # e.g. "GetSecretValue"
-    params: dict[str, Any]
+    action: str  # e.g. "GetSecretValue", a name in the service's botocore model
+    params: dict[str, Any]  # JSON: the body object; query: parameter name -> value
     json_protocol: bool
 
     @property
@@ -153,17 +249,283 @@ class Call:
         return f"{self.service}:{self.action}"
 
 
+class _Duplicate(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Duplicate(key)
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN / Infinity are not JSON
+
+
 def parse_call(environ: Mapping[str, Any], body: bytes, auth: Authorization) -> Call:
+    service = auth.service
+    if service not in SERVICES:
+        raise errors.AwsError(
+            "InvalidAction",
+            f"This offline cloud serves {', '.join(SERVICES)} only, not {service!r}.",
+        )
+    if (environ.get("PATH_INFO") or "/") != "/":
+        raise errors.AwsError("InvalidAction", "These APIs are served at the path '/' only.")
+    model = service_model(service)
     target = _header(environ, "x-amz-target")
-    if target:
-        action = target.rpartition(".")[2]
-        try:
-            params = json.loads(body or b"{}")
-        except ValueError:
-            raise errors.AwsError("SerializationException", "Malformed JSON body") from None
-        if not isinstance(params, dict):
-            raise errors.AwsError("SerializationException", "Malformed JSON body")
-        return Call(auth.service, action, params, json_protocol=True)
-    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    form.update(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-    return Call(auth.service, form.get("Action", ""), form, json_protocol=False)
+    if model.protocol == "json":
+        return _parse_json(environ, body, service, model, target)
+    if target is not None:
+        raise errors.AwsError(
+            "InvalidQueryParameter", f"{service} speaks the query protocol: no X-Amz-Target."
+        )
+    return _parse_query(environ, body, service)
+
+
+def _parse_json(
+    environ: Mapping[str, Any], body: bytes, service: str, model: Any, target: str | None
+) -> Call:
+    prefix, dot, action = (target or "").partition(".")
+    if not dot or prefix != model.metadata["targetPrefix"] or action not in operations(service):
+        raise errors.AwsError(
+            "UnknownOperationException", "The requested operation is not recognized."
+        )
+    if environ.get("REQUEST_METHOD") != "POST":
+        raise errors.AwsError("UnknownOperationException", "JSON calls are POST requests.")
+    if environ.get("QUERY_STRING"):
+        raise errors.AwsError(
+            "InvalidQueryParameter",
+            "The AWS query string is malformed or does not adhere to AWS standards: "
+            f"{service} takes its parameters in the JSON body only.",
+        )
+    try:
+        params = json.loads(
+            body.decode("utf-8") if body else "{}",
+            object_pairs_hook=_unique_keys,
+            parse_constant=_reject_constant,
+        )
+    except _Duplicate as exc:
+        raise errors.serialization(f"Duplicate field '{exc}' in the request body.") from None
+    except (ValueError, RecursionError):
+        raise errors.serialization("Start of structure or map found where not expected.") from None
+    if not isinstance(params, dict):
+        raise errors.serialization("The request body must be one JSON object.")
+    return Call(service, action, params, json_protocol=True)
+
+
+def _pairs(text: str, where: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise errors.AwsError(
+            "InvalidQueryParameter", f"The {where} is not valid UTF-8 form data."
+        ) from None
+
+
+def _parse_query(environ: Mapping[str, Any], body: bytes, service: str) -> Call:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.AwsError("InvalidQueryParameter", "The body is not valid UTF-8.") from None
+    pairs = _pairs(environ.get("QUERY_STRING", ""), "query string") + _pairs(text, "body")
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key in params:
+            # one name, one value: a second copy (in the body, the query string, or both) is
+            # exactly what lets two parsers disagree (common error InvalidQueryParameter, 400)
+            raise errors.AwsError(
+                "InvalidQueryParameter",
+                f"The AWS query string is malformed or does not adhere to AWS standards: "
+                f"the parameter {key!r} is given more than once.",
+            )
+        params[key] = value
+    action = params.get("Action")
+    if not action:
+        raise errors.AwsError("MissingAction", "The request is missing an action.")
+    if action not in operations(service):
+        raise errors.AwsError(
+            "InvalidAction",
+            f"The action or operation requested is invalid. Verify that the action is typed "
+            f"correctly: {action!r} is not a {service} action.",
+        )
+    return Call(service, action, params, json_protocol=False)
+
+
+#: the only client headers moto sees (besides the ones rebuilt from the call)
+_PASSED_HEADERS = (
+    "HTTP_HOST",
+    "HTTP_AUTHORIZATION",
+    "HTTP_X_AMZ_DATE",
+    "HTTP_X_AMZ_SECURITY_TOKEN",
+)
+_WSGI_KEYS = (
+    "wsgi.version", "wsgi.url_scheme", "wsgi.errors", "wsgi.multithread", "wsgi.multiprocess",
+    "wsgi.run_once", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR",
+)  # fmt: skip
+
+
+def inner_environ(call: Call, environ: Mapping[str, Any]) -> dict[str, Any]:
+    """The request moto executes, rebuilt from ``call`` alone."""
+    if call.json_protocol:
+        body = json.dumps(call.params).encode()
+        content_type = JSON_CONTENT_TYPE
+        prefix = service_model(call.service).metadata["targetPrefix"]
+        extra = {"HTTP_X_AMZ_TARGET": f"{prefix}.{call.action}"}
+    else:
+        body = urlencode(list(call.params.items())).encode()
+        content_type = FORM_CONTENT_TYPE
+        extra = {}
+    inner = {key: environ[key] for key in _WSGI_KEYS if key in environ}
+    inner.update({key: environ[key] for key in _PASSED_HEADERS if key in environ})
+    inner.update(extra)
+    inner.update(
+        {
+            "REQUEST_METHOD": "POST",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": "/",
+            "QUERY_STRING": "",
+            "REQUEST_URI": "/",
+            "RAW_URI": "/",
+            "CONTENT_TYPE": content_type,
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
+    )
+    return inner
+
+
+# -- request validation: what the real service refuses and moto accepts -----------------------
+def validate(call: Call) -> None:
+    """Checks that need only the call (botocore's model and the service's documented limits)."""
+    params = call.params
+    if call.action == "CreateSecret":
+        name = params.get("Name")
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+            raise errors.invalid_parameter(errors.MSG_BAD_NAME)
+    if call.action in ("CreateSecret", "PutSecretValue", "UpdateSecret"):
+        string, binary = params.get("SecretString"), params.get("SecretBinary")
+        if string is not None and binary is not None:
+            raise errors.invalid_parameter(errors.MSG_BOTH_VALUES)
+        if isinstance(string, str) and len(string.encode()) > MAX_SECRET:
+            raise errors.validation(
+                "secretString", f"Member must have length less than or equal to {MAX_SECRET}"
+            )
+        if isinstance(binary, str):
+            try:
+                raw = base64.b64decode(binary, validate=True)
+            except (binascii.Error, ValueError):
+                raise errors.serialization("Invalid base64 in SecretBinary") from None
+            if len(raw) > MAX_SECRET:
+                raise errors.validation(
+                    "secretBinary", f"Member must have length less than or equal to {MAX_SECRET}"
+                )
+        if call.action == "PutSecretValue" and string is None and binary is None:
+            raise errors.invalid_request("You must provide either SecretString or SecretBinary.")
+    if call.action == "GetSecretValue" or call.action == "PutSecretValue":
+        version = params.get("VersionId") or params.get("ClientRequestToken")
+        if version is not None and not 32 <= len(str(version)) <= 64:
+            field = "versionId" if call.action == "GetSecretValue" else "clientRequestToken"
+            raise errors.validation(field, "Member must have length between 32 and 64")
+    if call.action == "ListSecretVersionIds":
+        max_results = params.get("MaxResults")
+        if max_results is not None and (
+            not isinstance(max_results, int) or not 1 <= max_results <= 100
+        ):
+            raise errors.validation(
+                "maxResults", "Member must have value between 1 and 100"
+            )  # botocore model: MaxResultsType, range 1-100
+    if call.action in ("PutResourcePolicy", "ValidateResourcePolicy"):
+        check_policy_document(params.get("ResourcePolicy"))
+
+
+def check_policy_document(document: object) -> dict[str, Any]:
+    """A resource policy must be a JSON object with a list (or one) of statements, each with an
+    Effect of Allow or Deny and an Action. Else MalformedPolicyDocumentException."""
+    try:
+        doc = json.loads(document) if isinstance(document, str) else None
+    except ValueError:
+        doc = None
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        raise errors.AwsError(
+            "MalformedPolicyDocumentException", "This resource policy contains a syntax error."
+        )
+    for st in statements:
+        if (
+            not isinstance(st, dict)
+            or st.get("Effect") not in ("Allow", "Deny")
+            or ("Action" not in st and "NotAction" not in st)
+        ):
+            raise errors.AwsError(
+                "MalformedPolicyDocumentException",
+                "This resource policy contains a syntax error.",
+            )
+    assert isinstance(doc, dict)
+    return doc
+
+
+def is_public(doc: Mapping[str, Any]) -> bool:
+    """Whether a resource policy allows broad access: an unconditional Allow to every
+    principal (``"*"`` or ``{"AWS": "*"}``) or through ``NotPrincipal``."""
+    statements = doc.get("Statement")
+    for st in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(st, Mapping) or st.get("Effect") != "Allow" or "Condition" in st:
+            continue
+        if "NotPrincipal" in st:
+            return True
+        principal = st.get("Principal")
+        if principal == "*":
+            return True
+        if isinstance(principal, Mapping):
+            aws = principal.get("AWS")
+            if aws == "*" or (isinstance(aws, list) and "*" in aws):
+                return True
+    return False
+
+
+def check_against(call: Call, secret: Any) -> None:
+    """Checks that need the secret the call is about (``secret`` may be None)."""
+    if secret is None:
+        return
+    params = call.params
+    deleted = getattr(secret, "deleted_date", None) is not None
+    if deleted and call.action in (
+        "PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage", "RotateSecret",
+        "TagResource", "UntagResource", "PutResourcePolicy", "DeleteResourcePolicy",
+        "CancelRotateSecret", "ReplicateSecretToRegions",
+    ):  # fmt: skip
+        raise errors.invalid_request(errors.MSG_DELETED)
+    if call.action == "RotateSecret":
+        if not params.get("RotationLambdaARN") and not secret.rotation_lambda_arn:
+            raise errors.invalid_request(errors.MSG_NO_LAMBDA)
+    if call.action == "UpdateSecretVersionStage":
+        _check_stage_move(params, secret)
+    if call.action == "PutResourcePolicy" and params.get("BlockPublicPolicy"):
+        if is_public(check_policy_document(params.get("ResourcePolicy"))):
+            raise errors.AwsError("PublicPolicyException", errors.MSG_PUBLIC_POLICY)
+
+
+def _check_stage_move(params: dict[str, Any], secret: Any) -> None:
+    """A label sits on one version at most: moving it off another needs RemoveFromVersionId."""
+    stage = params.get("VersionStage")
+    move_to = params.get("MoveToVersionId")
+    remove_from = params.get("RemoveFromVersionId")
+    if not move_to:
+        return
+    if move_to not in secret.versions:
+        raise errors.invalid_parameter(f"Not a valid version: {move_to}")
+    holder = next((vid for vid, v in secret.versions.items() if stage in v["version_stages"]), None)
+    if holder is not None and holder != move_to and holder != remove_from:
+        raise errors.invalid_parameter(
+            f"The parameter RemoveFromVersionId can't be empty. Staging label {stage} is "
+            f"currently attached to version {holder}, so you must explicitly reference that "
+            "version in RemoveFromVersionId."
+        )
+    if holder == move_to and remove_from and remove_from != move_to:
+        raise errors.invalid_parameter(f"Version stage {stage} not found in version {remove_from}")

@@ -1,17 +1,20 @@
-"""Dispatch and server: a thin WSGI layer in front of moto's own WSGI application.
+"""Dispatch and server: a thin WSGI layer in front of moto's own service apps.
 
-Every request goes through, in order: fault switches -> SigV4 (who is calling, is the signature
-right) -> request validation moto skips -> authorization (identity policies + the secret's
-resource policy, on the secret's real ARN) -> moto, under one lock -> stage invariants and
-per-secret filtering of ``BatchGetSecretValue``. moto's own IAM checks stay off: they check
-Secrets Manager against resource ``"*"`` and answer denials as XML ``403``.
+Every request goes through, in order: fault switches (kit ``take_fault``) -> the body, its
+length checked before reading (``protocol.read_body``) -> SigV4 (who is calling, is the
+signature right, ``protocol.verify_signature``) -> the one parse (``protocol.parse_call``) ->
+request validation moto skips (``protocol.validate`` / ``check_against``) -> authorization on
+the secret's real ARN (``policy.Authorizer``) -> moto, given a request rebuilt from the parse
+(``protocol.inner_environ``), under one lock -> stage invariants, per-secret filtering of
+``BatchGetSecretValue``, and error statuses as botocore's model gives them.
+
+moto's own IAM checks stay off: they check Secrets Manager against resource ``"*"`` and answer
+denials as XML ``403``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
+import json
 import re
 import socket
 import struct
@@ -19,330 +22,275 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import errors, policy, protocol
+from ..kit import take_fault
+from . import errors, protocol
 from .errors import AwsError
+from .policy import Authorizer
 
 if TYPE_CHECKING:
     from ..faults import Faults
     from .state import AwsState, Caller
 
 StartResponse = Callable[..., Any]
+Answer = tuple[int, list[tuple[str, str]], bytes]
 
-NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
-MAX_SECRET = 65536  # bytes, SecretString and SecretBinary alike
-
-#: actions that act on no particular secret, checked against resource "*"
-GLOBAL_ACTIONS = {"ListSecrets", "GetRandomPassword", "BatchGetSecretValue", "CreateSecret"}
 #: actions after which moto's stage bookkeeping must be repaired
 WRITES = {
     "CreateSecret", "PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage",
     "RotateSecret", "RestoreSecret", "CancelRotateSecret",
 }  # fmt: skip
+#: operations of the model moto does not implement, answered here with the service's own
+#: error for the situation (never moto's 500): code, message
+UNEMULATED = {
+    "AssociateCrossAccountReplica": (
+        "InvalidRequestException",
+        "Cross-account replicas need a second AWS account, which this offline cloud lacks.",
+    ),
+    "DisassociateCrossAccountReplica": (
+        "InvalidRequestException",
+        "This secret has no cross-account replica.",
+    ),
+    "StopReplicationToReplica": (
+        "InvalidRequestException",
+        "This secret is not a replica: StopReplicationToReplica is called in a replica's region.",
+    ),
+}
+_SECRET_KEY_RE = re.compile(rb"<SecretAccessKey>[^<]*</SecretAccessKey>")
+_KEY_ID_RE = re.compile(rb"<AccessKeyId>([^<]*)</AccessKeyId>")
 
 
 class AwsApp:
     """The WSGI application served on 127.0.0.1."""
 
     def __init__(self, state: AwsState, faults: Faults | None, service: str = "aws") -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
         self.state = state
         self.faults = faults
         self.service = service
-        self.moto = DomainDispatcherApplication(create_backend_app)
-        #: signing service name -> moto's Flask app for it. moto's dispatcher finds the app
-        #: anew for each request (stat()ing its package directories); the signature scope
-        #: already names the service, so look it up once.
+        self.authorizer = Authorizer(state)
+        #: service -> moto's Flask app for it, built once (moto's dispatcher would look it up
+        #: anew for each request, stat()ing its package directories)
         self._apps: dict[str, Any] = {}
+        self._apps_lock = threading.Lock()
 
     # -- entry point -------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        json_protocol = bool(protocol.header(environ, "x-amz-target"))
+        json_protocol = protocol.is_json(environ)
         try:
             self._fault(environ)
-            return self._handle(environ, body, start_response)
+            try:
+                body = protocol.read_body(environ)
+            except AwsError as exc:
+                # the rest of the stream cannot be trusted: answer, then close (http.server's
+                # send_header closes on "Connection: close")
+                status, headers, payload = (
+                    exc.render_json() if json_protocol else exc.render_query()
+                )
+                headers = [*headers, ("Connection", "close")]
+            else:
+                status, headers, payload = self._handle(environ, body)
         except AwsError as exc:
             status, headers, payload = exc.render_json() if json_protocol else exc.render_query()
-            start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
-            return [payload]
+        except Exception:  # noqa: BLE001 - never a traceback, never a 500 page from werkzeug
+            error = AwsError("InternalFailure", "An internal error has occurred", 500)
+            status, headers, payload = (
+                error.render_json() if json_protocol else error.render_query()
+            )
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+        return [payload]
 
     def _fault(self, environ: dict[str, Any]) -> None:
-        if self.faults is None:
-            return
-        fault = self.faults.next(self.service)
+        fault = take_fault(self.faults, self.service)
         if fault is None:
             return
-        if fault.kind == "latency":
-            fault.sleep()
-        elif fault.kind == "throttle":
+        if fault.kind == "throttle":
             raise errors.throttled()
-        elif fault.kind == "error":
+        if fault.kind == "error":
             raise errors.server_error(fault.status)
-        elif fault.kind == "reset":
+        if fault.kind == "reset":
             sock = environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):  # drop it: the client reads no answer at all
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 sock.shutdown(socket.SHUT_RDWR)
             raise errors.server_error(500)
 
-    def _handle(
-        self, environ: dict[str, Any], body: bytes, start_response: StartResponse
-    ) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").startswith("/moto-api"):
-            raise AwsError("AccessDeniedException", "the moto API is not exposed here")
+    def _handle(self, environ: dict[str, Any], body: bytes) -> Answer:
         auth = protocol.parse_authorization(environ.get("HTTP_AUTHORIZATION"))
         token = protocol.header(environ, "x-amz-security-token")
         caller = self.state.caller(auth.access_key_id, token)
         protocol.verify_signature(environ, body, auth, caller.secret_key)
         call = protocol.parse_call(environ, body, auth)
-        if call.service == "secretsmanager" and call.json_protocol:
-            return self._secretsmanager(call, caller, auth.region, environ, body, start_response)
-        self._authorize_other(call, caller)
-        status, headers, payload = self._forward(environ, body, call.service)
-        start_response(status, headers)
-        return [payload]
+        if call.service == "secretsmanager":
+            return self._secretsmanager(call, caller, auth.region, environ)
+        with self.state.lock:
+            self.authorizer.other(call, caller)
+            answer = self._forward(call, environ)
+            if call.iam_action == "iam:CreateAccessKey" and answer[0] == 200:
+                answer = self._random_key_secret(answer)
+        return answer
 
     # -- moto --------------------------------------------------------------------------------
-    def _forward(
-        self, environ: dict[str, Any], body: bytes, service: str
-    ) -> tuple[str, list[tuple[str, str]], bytes]:
-        inner = dict(environ)
-        inner["wsgi.input"] = io.BytesIO(body)
-        inner["CONTENT_LENGTH"] = str(len(body))
+    def _app(self, service: str) -> Any:
+        app = self._apps.get(service)
+        if app is None:
+            from moto.moto_server.werkzeug_app import create_backend_app
+
+            with self._apps_lock:
+                app = self._apps.get(service)
+                if app is None:
+                    app = self._apps[service] = create_backend_app(service)  # type: ignore[arg-type]
+        return app
+
+    def _forward(self, call: protocol.Call, environ: dict[str, Any]) -> Answer:
+        """moto executes the request rebuilt from ``call``, and nothing else."""
+        inner = protocol.inner_environ(call, environ)
         captured: list[Any] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             captured[:] = [status, headers]
             return lambda data: None
 
-        app = self._apps.get(service)
-        if app is None:
-            app = self._apps[service] = self.moto.get_application(inner)
-        chunks = app(inner, capture)
+        chunks = self._app(call.service)(inner, capture)
         try:
             payload = b"".join(chunks)
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
-        return captured[0], list(captured[1]), payload
+        status = int(str(captured[0]).split(" ", 1)[0])
+        headers = [(k, v) for k, v in captured[1] if k.lower() not in ("content-length", "server")]
+        if status >= 500:  # moto failed on something the model allows: not the client's fault
+            raise AwsError("InternalFailure", "An internal error has occurred", 500)
+        if status >= 400 and call.json_protocol:
+            status, payload = _model_error(call.service, status, payload)
+        return status, [*headers, ("Content-Length", str(len(payload)))], payload
+
+    def _random_key_secret(self, answer: Answer) -> Answer:
+        status, headers, payload = answer
+        found = _KEY_ID_RE.search(payload)
+        secret = self.state.randomise_access_key(found.group(1).decode()) if found else None
+        if secret is None:
+            return answer
+        payload = _SECRET_KEY_RE.sub(
+            f"<SecretAccessKey>{secret}</SecretAccessKey>".encode(), payload, count=1
+        )
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        return status, [*headers, ("Content-Length", str(len(payload)))], payload
 
     # -- Secrets Manager ---------------------------------------------------------------------
     def _secretsmanager(
-        self,
-        call: protocol.Call,
-        caller: Caller,
-        region: str,
-        environ: dict[str, Any],
-        body: bytes,
-        start_response: StartResponse,
-    ) -> Iterable[bytes]:
-        _validate(call)
+        self, call: protocol.Call, caller: Caller, region: str, environ: dict[str, Any]
+    ) -> Answer:
+        protocol.validate(call)
         state = self.state
         with state.lock:
             backend = state.secrets(region)
-            secret = None
-            if call.action in GLOBAL_ACTIONS:
-                resource = "*"
-                if call.action == "CreateSecret":  # the ARN it will have, suffix unknown yet
-                    resource = _arn(state.account, region, f"{call.params.get('Name')}-??????")
-            else:
-                secret_id = str(call.params.get("SecretId", ""))
-                secret = backend.secrets.get(secret_id) if secret_id else None
-                if secret is not None:
-                    resource = secret.arn
-                elif secret_id.startswith("arn:"):
-                    resource = secret_id
-                else:
-                    resource = _arn(state.account, region, secret_id)
-            self.authorize(caller, call.iam_action, resource, getattr(secret, "policy", None))
-            if call.action == "RotateSecret" and secret is not None:
-                if not call.params.get("RotationLambdaARN") and not secret.rotation_lambda_arn:
-                    raise errors.invalid_request(errors.MSG_NO_LAMBDA)
-            if call.action == "UpdateSecretVersionStage" and secret is not None:
-                _check_stage_move(call.params, secret)
-            status, headers, payload = self._forward(environ, body, call.service)
-            if call.action in WRITES and status.startswith("200"):
+            resource, secret = self.authorizer.secret_of(call, backend, region)
+            self.authorizer.check(
+                caller, call.iam_action, resource, getattr(secret, "policy", None)
+            )
+            if call.action in UNEMULATED:
+                if secret is None and "SecretId" in call.params:
+                    raise AwsError(
+                        "ResourceNotFoundException",
+                        "Secrets Manager can't find the specified secret.",
+                    )
+                raise AwsError(*UNEMULATED[call.action])
+            if call.action == "ListResourcePolicies":
+                return _json_answer(_list_resource_policies(call, secret))
+            if call.action == "ValidateResourcePolicy":
+                return _json_answer(_validate_resource_policy(call))
+            protocol.check_against(call, secret)
+            status, headers, payload = self._forward(call, environ)
+            if call.action in WRITES and status == 200:
                 ids = [secret.name] if secret is not None else [str(call.params.get("Name"))]
                 state.normalise(ids, region)
-            if call.action == "BatchGetSecretValue" and status.startswith("200"):
-                payload = self._filter_batch(caller, payload, backend)
+            if call.action == "BatchGetSecretValue" and status == 200:
+                payload = self.authorizer.filter_batch(caller, payload, backend)
                 headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
                 headers.append(("Content-Length", str(len(payload))))
-        start_response(status, headers)
-        return [payload]
-
-    def authorize(
-        self, caller: Caller, action: str, resource: str, resource_policy: str | None = None
-    ) -> None:
-        identity = policy.evaluate(self.state.identity_policies(caller), action, resource)
-        if identity is policy.Decision.DENY:
-            raise errors.access_denied(caller.arn, action, resource, "deny-identity")
-        granted = identity is policy.Decision.ALLOW
-        if resource_policy:
-            res = policy.evaluate(
-                [resource_policy],
-                action,
-                resource,
-                resource_policy=True,
-                principal=caller.arn,
-                role_arn=caller.role_arn,
-                account=self.state.account,
-            )
-            if res is policy.Decision.DENY:
-                raise errors.access_denied(caller.arn, action, resource, "deny-resource")
-            granted = granted or res is policy.Decision.ALLOW
-        if not granted:
-            raise errors.access_denied(caller.arn, action, resource, "identity")
-
-    def _filter_batch(self, caller: Caller, payload: bytes, backend: Any) -> bytes:
-        """Real BatchGetSecretValue also needs GetSecretValue on each secret; the ones the
-        caller may not read come back under ``Errors``, never in ``SecretValues``."""
-        import json
-
-        data = json.loads(payload)
-        kept, denied = [], []
-        for value in data.get("SecretValues", []):
-            secret = backend.secrets.get(value["ARN"])
-            try:
-                self.authorize(
-                    caller, "secretsmanager:GetSecretValue", value["ARN"], secret and secret.policy
-                )
-                kept.append(value)
-            except AwsError as exc:
-                denied.append(
-                    {"SecretId": value["ARN"], "ErrorCode": exc.code, "Message": exc.message}
-                )
-        data["SecretValues"] = kept
-        data["Errors"] = list(data.get("Errors") or []) + denied
-        if not data.get("NextToken"):
-            data.pop("NextToken", None)
-        return json.dumps(data).encode()
-
-    # -- STS, IAM and the rest ---------------------------------------------------------------
-    def _authorize_other(self, call: protocol.Call, caller: Caller) -> None:
-        if call.iam_action == "sts:GetCallerIdentity":
-            return  # needs no permission, even under an explicit Deny
-        if call.iam_action == "sts:AssumeRole":
-            role_arn = str(call.params.get("RoleArn", ""))
-            role_name = role_arn.rsplit("/", 1)[-1]
-            role = next((r for r in self.state.iam.roles.values() if r.name == role_name), None)
-            if role is None:
-                raise errors.access_denied(caller.arn, call.iam_action, role_arn, "identity")
-            trust = role.assume_role_policy_document
-            trust = trust if isinstance(trust, str) else json_dumps(trust)
-            named = policy.evaluate(
-                [trust], call.iam_action, role_arn, resource_policy=True,
-                principal=caller.arn, role_arn=caller.role_arn, account=self.state.account,
-            )  # fmt: skip
-            if named is policy.Decision.DENY:
-                raise errors.access_denied(caller.arn, call.iam_action, role_arn, "deny-resource")
-            if named is policy.Decision.ALLOW:
-                return
-            if not _trusts_account(trust, self.state.account):
-                raise errors.access_denied(caller.arn, call.iam_action, role_arn, "identity")
-            self.authorize(caller, call.iam_action, role_arn)
-            return
-        self.authorize(caller, call.iam_action, "*")
+        return status, headers, payload
 
 
-def json_dumps(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
-
-
-def _trusts_account(trust: str, account: str) -> bool:
-    roots = (account, f"arn:aws:iam::{account}:root")
-    for st in policy.statements(trust):
-        if st.get("Effect") != "Allow":
-            continue
-        principal = st.get("Principal")
-        entries = principal.get("AWS") if isinstance(principal, dict) else principal
-        entries = entries if isinstance(entries, list) else [entries]
-        if any(e in roots or e == "*" for e in entries):
-            return True
-    return False
+def _json_answer(data: dict[str, Any]) -> Answer:
+    payload = json.dumps(data).encode()
+    return (
+        200,
+        [
+            ("Content-Type", protocol.JSON_CONTENT_TYPE),
+            ("Content-Length", str(len(payload))),
+        ],
+        payload,
+    )
 
 
-def _arn(account: str, region: str, name: str) -> str:
-    return f"arn:aws:secretsmanager:{region}:{account}:secret:{name}"
-
-
-def _validate(call: protocol.Call) -> None:
-    """What the real service refuses and moto accepts."""
-    params = call.params
-    if call.action == "CreateSecret":
-        name = params.get("Name")
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise errors.invalid_parameter(errors.MSG_BAD_NAME)
-    if call.action in ("CreateSecret", "PutSecretValue", "UpdateSecret"):
-        string, binary = params.get("SecretString"), params.get("SecretBinary")
-        if string is not None and binary is not None:
-            raise errors.invalid_parameter(errors.MSG_BOTH_VALUES)
-        if isinstance(string, str) and len(string.encode()) > MAX_SECRET:
-            raise errors.validation(
-                "secretString", f"Member must have length less than or equal to {MAX_SECRET}"
-            )
-        if isinstance(binary, str):
-            try:
-                raw = base64.b64decode(binary, validate=True)
-            except (binascii.Error, ValueError):
-                raise errors.AwsError(
-                    "SerializationException", "Invalid base64 in SecretBinary"
-                ) from None
-            if len(raw) > MAX_SECRET:
-                raise errors.validation(
-                    "secretBinary", f"Member must have length less than or equal to {MAX_SECRET}"
-                )
-        if call.action == "PutSecretValue" and string is None and binary is None:
-            raise errors.invalid_request("You must provide either SecretString or SecretBinary.")
-    if call.action == "GetSecretValue" or call.action == "PutSecretValue":
-        version = params.get("VersionId") or params.get("ClientRequestToken")
-        if version is not None and not 32 <= len(str(version)) <= 64:
-            field = "versionId" if call.action == "GetSecretValue" else "clientRequestToken"
-            raise errors.validation(field, "Member must have length between 32 and 64")
-
-
-def _check_stage_move(params: dict[str, Any], secret: Any) -> None:
-    """A label sits on one version at most: moving it off another needs RemoveFromVersionId."""
-    stage = params.get("VersionStage")
-    move_to = params.get("MoveToVersionId")
-    remove_from = params.get("RemoveFromVersionId")
-    if not move_to:
-        return
-    if move_to not in secret.versions:
-        raise errors.invalid_parameter(f"Not a valid version: {move_to}")
-    holder = next((vid for vid, v in secret.versions.items() if stage in v["version_stages"]), None)
-    if holder is not None and holder != move_to and holder != remove_from:
-        raise errors.invalid_parameter(
-            f"The parameter RemoveFromVersionId can't be empty. Staging label {stage} is "
-            f"currently attached to version {holder}, so you must explicitly reference that "
-            "version in RemoveFromVersionId."
+def _list_resource_policies(call: protocol.Call, secret: Any) -> dict[str, Any]:
+    if secret is None:
+        raise AwsError(
+            "ResourceNotFoundException", "Secrets Manager can't find the specified secret."
         )
-    if holder == move_to and remove_from and remove_from != move_to:
-        raise errors.invalid_parameter(f"Version stage {stage} not found in version {remove_from}")
+    policies = []
+    if getattr(secret, "policy", None):
+        policies.append({"ResourcePolicy": secret.policy})
+    return {"ARN": secret.arn, "Name": secret.name, "ResourcePolicies": policies}
+
+
+def _validate_resource_policy(call: protocol.Call) -> dict[str, Any]:
+    """ValidateResourcePolicy: a malformed document is MalformedPolicyDocumentException
+    (``protocol.validate``); a well-formed one passes unless it allows broad access, which
+    the service reports as a failed check rather than an error."""
+    doc = protocol.check_policy_document(call.params.get("ResourcePolicy"))
+    if protocol.is_public(doc):
+        return {
+            "PolicyValidationPassed": False,
+            "ValidationErrors": [
+                {"CheckName": "PUBLIC_ACCESS_CHECK", "ErrorMessage": errors.MSG_PUBLIC_POLICY}
+            ],
+        }
+    return {"PolicyValidationPassed": True, "ValidationErrors": []}
+
+
+def _model_error(service: str, status: int, payload: bytes) -> tuple[int, bytes]:
+    """moto's JSON error with the status the model gives its code (moto answers some 404)."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return status, payload
+    code = str(data.get("__type", "")).rpartition("#")[2] if isinstance(data, dict) else ""
+    wanted = errors.model_status(service, code)
+    return (wanted if wanted is not None else status), payload
 
 
 _REASONS = {
-    200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-    500: "Internal Server Error", 503: "Service Unavailable",
+    200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 411: "Length Required",
+    413: "Content Too Large", 500: "Internal Server Error", 503: "Service Unavailable",
 }  # fmt: skip
 
 
 class Server:
-    """A threaded werkzeug server on 127.0.0.1 with TCP_NODELAY."""
+    """A threaded werkzeug server on 127.0.0.1 with TCP_NODELAY and a read timeout.
+
+    werkzeug keeps only the last of repeated ``Content-Length`` headers in the WSGI environ;
+    the handler hands the app all of them (``guardlib.content_length``) so that
+    ``protocol.read_body`` can refuse differing ones before reading."""
+
+    IDLE_TIMEOUT = 120.0  # seconds a connection may stay silent (the kit server's default)
 
     def __init__(self, app: Callable[..., Iterable[bytes]], port: int = 0) -> None:
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
-        class Handler(MotoRequestHandler):
+        idle = self.IDLE_TIMEOUT
+
+        class Handler(WSGIRequestHandler):
+            timeout = idle
+
             def setup(self) -> None:
                 super().setup()
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def make_environ(self) -> dict[str, Any]:
+                environ = super().make_environ()
+                environ["guardlib.content_length"] = self.headers.get_all("Content-Length") or []
+                return environ
 
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 pass

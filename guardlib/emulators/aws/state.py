@@ -3,37 +3,39 @@
 moto stays the store, so IAM and STS calls made by user code (``create_role``,
 ``assume_role``, ...) and the seeded identities live in one place. This module adds:
 
-- the administrator (IAM user ``admin``) with a *fixed* access key, so an environment applied
-  once stays valid across ``reset()``;
-- seeded roles whose session credentials are also fixed (derived from the role name), for the
-  same reason: ``env("dev-app")`` is stable across reset + re-seed;
-- caller lookup by access key id (user keys, or role sessions with their session token);
+- the administrator (IAM user ``admin``) and the seeded roles' sessions, whose credentials are
+  minted at random once per emulator start (the kit's :class:`CredentialBook`), never derived
+  from a name or a constant: reachable only through ``cloud.env(identity)``, and stable across
+  ``reset()`` + re-seed within one start;
+- caller lookup by access key id (user keys, or role sessions with their session token), the
+  session's role resolved by its full ARN (path and account included);
 - the version-stage invariants moto breaks (one ``AWSCURRENT``, ``get_secret_value`` follows it);
-- determinism: moto's random generator is reseeded at every reset, so the same sequence of
-  calls yields the same ARN suffixes and version ids (notebooks can print them).
+- determinism of *names*: moto's random generator is reseeded at every reset, so the same
+  sequence of calls yields the same ARN suffixes and version ids (notebooks can print them).
+  Nothing secret comes from that generator: keys the layer hands out are the book's, and the
+  secret of an access key made through ``iam:CreateAccessKey`` is replaced by a random one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..kit import CredentialBook, apply_seed, aws_access_key_id, aws_secret_access_key, token
 from ..seed import ADMIN, DEFAULT_ACCOUNT, DEFAULT_REGION, SeedError
-from . import errors
+from . import errors, protocol
+from .protocol import NAME_RE
 
 if TYPE_CHECKING:
-    from ..seed import SeedSpec
+    from ..seed import IdentitySpec, SecretSpec, SeedSpec
 
 PARTITION = "aws"
 RANDOM_SEED = 20240917
 ADMIN_USER = ADMIN
-ADMIN_KEY_ID = "AKIAGUARDDEMOADMIN01"
-ADMIN_SECRET = "demo-not-a-real-secret-access-key-admin0"
 SESSION_NAME = "guardlib"
 SESSION_SECONDS = 12 * 3600  # the longest a role session may last
 SEED_POLICY = "guardlib-seed"
@@ -61,25 +63,17 @@ class Caller:
     arn: str  # user ARN, or assumed-role session ARN
     secret_key: str
     user: str | None = None
-    role: str | None = None  # role name for a session
-
-    @property
-    def role_arn(self) -> str | None:
-        if self.role is None:
-            return None
-        return f"arn:aws:iam::{self.arn.split(':')[4]}:role/{self.role}"
-
-
-def _fixed(kind: str, name: str, length: int) -> str:
-    """A deterministic, obviously fake credential string for ``name``."""
-    digest = hashlib.sha256(f"guardlib-{kind}-{name}".encode()).hexdigest().upper()
-    return digest[:length]
+    role_arn: str | None = None  # the full ARN (path included) of a session's role
 
 
 class AwsState:
+    name = "aws"  # the kit's SeedHooks
+
     def __init__(self, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> None:
         self.account = account
         self.region = region
+        #: the credentials of this start (``new_start`` forgets them)
+        self.book = CredentialBook()
         #: serialises every Secrets Manager call: moto's model is not thread-safe
         self.lock = threading.RLock()
         #: identity -> {"read": set(arn), "write": set(arn)} from seeds
@@ -119,6 +113,15 @@ class AwsState:
             self.admins.clear()
             self._create_admin()
 
+    def new_start(self) -> None:
+        """Forget every credential: a new start hands out new ones."""
+        self.book.clear()
+
+    def admin_credentials(self) -> tuple[str, str]:
+        key_id = self.book.get("admin-key", ADMIN_USER, lambda: aws_access_key_id("AKIA"))
+        secret = self.book.get("admin-secret", ADMIN_USER, aws_secret_access_key)
+        return key_id, secret
+
     def _create_admin(self) -> None:
         from moto.iam.models import AccessKey
 
@@ -126,8 +129,7 @@ class AwsState:
         iam.create_user(self.region, ADMIN_USER)
         iam.put_user_policy(ADMIN_USER, "AdministratorAccess", ADMIN_POLICY)
         key = AccessKey(ADMIN_USER, prefix="AKIA", account_id=self.account)  # type: ignore[abstract]
-        key.access_key_id = ADMIN_KEY_ID
-        key.secret_access_key = ADMIN_SECRET
+        key.access_key_id, key.secret_access_key = self.admin_credentials()
         iam.get_user(ADMIN_USER).access_keys.append(key)
         iam.access_keys[key.physical_resource_id] = key
 
@@ -146,7 +148,7 @@ class AwsState:
                 return Caller(
                     arn=session.arn,
                     secret_key=session.secret_access_key,
-                    role=session.role_arn.rsplit("/", 1)[-1],
+                    role_arn=session.role_arn,
                 )
         if session_token:
             raise errors.unrecognized_client()
@@ -169,8 +171,8 @@ class AwsState:
                 if user in group.users:
                     docs.extend(group.policies.values())
                     docs.extend(_managed(p) for p in group.managed_policies.values())
-        elif caller.role is not None:
-            role = next((r for r in iam.roles.values() if r.name == caller.role), None)
+        elif caller.role_arn is not None:
+            role = self.role_by_arn(caller.role_arn)
             if role is None:
                 return docs
             docs.extend(role.policies.values())
@@ -180,6 +182,10 @@ class AwsState:
     # -- identities --------------------------------------------------------------------------
     def role_arn(self, name: str) -> str:
         return f"arn:aws:iam::{self.account}:role/{name}"
+
+    def role_by_arn(self, arn: str) -> Any:
+        """The role whose full ARN (account, path, name) is ``arn``, or None."""
+        return next((r for r in self.iam.roles.values() if r.arn == arn), None)
 
     def ensure_role(self, name: str) -> None:
         iam = self.iam
@@ -206,17 +212,18 @@ class AwsState:
         )
 
     def role_credentials(self, name: str) -> tuple[str, str, str]:
-        """(access key id, secret, token) of a role's fixed session. For a role that does not
-        exist (yet) these are credentials of nothing: AWS answers UnrecognizedClientException,
-        until a seed creates the role, when the very same credentials start to work."""
-        key_id = "ASIA" + _fixed("key", name, 16)
-        secret = "demo-not-a-real-secret-" + _fixed("secret", name, 17).lower()
-        token = "demo-not-a-real-session-token-" + _fixed("token", name, 32)
+        """(access key id, secret, token) of the seeded role ``name``'s session in this start,
+        minted at random the first time. For a role that does not exist (yet) these are
+        credentials of nothing: AWS answers UnrecognizedClientException, until a seed creates
+        the role, when the very same credentials start to work."""
+        key_id = self.book.get("session-key", name, aws_access_key_id)
+        secret = self.book.get("session-secret", name, aws_secret_access_key)
+        session_token = self.book.get("session-token", name, lambda: token(96))
         for session in self.sts.assumed_roles:
             if session.access_key_id == key_id:
-                return key_id, secret, token
-        if not any(r.name == name for r in self.iam.roles.values()):
-            return key_id, secret, token
+                return key_id, secret, session_token
+        if self.role_by_arn(self.role_arn(name)) is None:
+            return key_id, secret, session_token
         session = self.sts.assume_role(
             region_name=self.region,
             role_session_name=SESSION_NAME,
@@ -227,40 +234,66 @@ class AwsState:
         )
         session.access_key_id = session.access_key.access_key_id = key_id
         session.secret_access_key = session.access_key.secret_access_key = secret
-        session.session_token = token
-        return key_id, secret, token
+        session.session_token = session_token
+        return key_id, secret, session_token
 
-    # -- seeding -----------------------------------------------------------------------------
+    def randomise_access_key(self, key_id: str) -> str | None:
+        """Give the IAM access key ``key_id`` a random secret (moto draws it from its seeded
+        generator, so it could be computed). Returns the new secret, or None."""
+        for user in self.iam.users.values():
+            for key in user.access_keys:
+                if key.access_key_id == key_id:
+                    key.secret_access_key = aws_secret_access_key()
+                    secret: str = key.secret_access_key
+                    return secret
+        return None
+
+    # -- seeding (the kit's SeedHooks) ------------------------------------------------------
+    def check_secret_name(self, name: str) -> str | None:
+        if NAME_RE.fullmatch(name):
+            return None
+        return errors.MSG_BAD_NAME
+
+    def add_identity(self, identity: IdentitySpec) -> None:
+        if identity.name == ADMIN:
+            return
+        self.ensure_role(identity.name)
+        self.grants.setdefault(identity.name, {"read": set(), "write": set()})
+        if identity.admin:
+            self.admins.add(identity.name)
+
+    def put_secret(self, secret: SecretSpec) -> None:
+        self._seed_secret(self.secrets(), secret.name, secret.value, secret.tags)
+
+    def grant_read(self, secret: SecretSpec, identity: str) -> None:
+        if identity != ADMIN:
+            self.grants[identity]["read"].add(self.secrets().secrets[secret.name].arn)
+
+    def grant_write(self, secret: SecretSpec, identity: str) -> None:
+        if identity != ADMIN:
+            self.grants[identity]["write"].add(self.secrets().secrets[secret.name].arn)
+
     def apply_seed(self, spec: SeedSpec) -> None:
         extra = dict(spec.extra.get("aws", {}))
         unknown = set(extra) - {"resource_policies"}
         if unknown:
             raise SeedError(f"aws: unknown seed field(s) {', '.join(sorted(unknown))}")
+        policies = {}
+        for name, document in dict(extra.get("resource_policies", {})).items():
+            text = document if isinstance(document, str) else json.dumps(document)
+            try:
+                protocol.check_policy_document(text)
+            except errors.AwsError as exc:
+                raise SeedError(f"aws: resource policy of {name!r}: {exc.message}") from None
+            policies[name] = text
         with self.lock:
+            apply_seed(self, spec)
             backend = self.secrets()
-            for ident in spec.identities.values():
-                if ident.name == ADMIN:
-                    continue
-                self.ensure_role(ident.name)
-                self.grants.setdefault(ident.name, {"read": set(), "write": set()})
-                if ident.admin:
-                    self.admins.add(ident.name)
-            for secret in spec.secrets:
-                if not secret.for_cloud("aws"):
-                    continue
-                arn = self._seed_secret(backend, secret.name, secret.value, secret.tags)
-                for reader in secret.readers:
-                    if reader != ADMIN:
-                        self.grants[reader]["read"].add(arn)
-                for writer in secret.writers:
-                    if writer != ADMIN:
-                        self.grants[writer]["write"].add(arn)
-            for name, document in extra.get("resource_policies", {}).items():
-                text = document if isinstance(document, str) else json.dumps(document)
+            for name, text in policies.items():
                 backend.put_resource_policy(name, text)
             for name in self.grants:
                 self._write_seed_policy(name)
-                self.role_credentials(name)  # open the role's fixed session
+                self.role_credentials(name)  # open the role's session
 
     def _seed_secret(self, backend: Any, name: str, value: str | bytes, tags: Any) -> str:
         string = value if isinstance(value, str) else None
