@@ -85,13 +85,19 @@ class SecretCache:
         return key in self._entries
 
     def fresh(self, key: str) -> Entry | None:
-        """The entry if it is fresh (counts a hit), else None. Never calls a provider."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and self.clock() < entry.expires:
+        """The entry if it is fresh (counts a hit), else None. Never calls a provider.
+
+        Lock-free: ``dict.get`` and ``OrderedDict.move_to_end`` are single C calls, atomic
+        under the GIL for ``str`` keys; a concurrent eviction only makes ``move_to_end`` raise
+        KeyError, which is harmless. ``stats.hits`` may undercount under contention."""
+        entry = self._entries.get(key)
+        if entry is not None and self.clock() < entry.expires:
+            try:
                 self._entries.move_to_end(key)
-                self.stats.hits += 1
-                return entry
+            except KeyError:
+                pass  # evicted meanwhile: the entry we hold is still a valid answer
+            self.stats.hits += 1
+            return entry
         return None
 
     def get(self, key: str, load: Callable[[], Fetched]) -> Entry:
