@@ -54,7 +54,7 @@ def test_seed_respects_clouds(cloud, client):
 
 
 def test_seed_rejects_names_gcp_cannot_hold(cloud, gcp):
-    with pytest.raises(SeedError, match=r"gcp: secret 'bad\.name'") as info:
+    with pytest.raises(SeedError, match=r"gcp: secret name 'bad\.name'") as info:
         # clouds=["gcp"]: other emulators running in this process reject the name first
         cloud.seed({"secrets": {"bad.name": {"value": "demo-not-a-real-key-x", "clouds": ["gcp"]}}})
     assert "demo-not-a-real-key-x" not in str(info.value)

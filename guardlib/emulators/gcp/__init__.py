@@ -25,32 +25,29 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..kit import apply_seed as _apply_seed
+from ..kit import require_running
 from . import auth as _auth
 from . import iam
+from . import protocol as _protocol
 from .errors import RpcError
 from .routing import Server
 from .state import PROJECT_ID, PROJECT_NUMBER, Store
 
 if TYPE_CHECKING:
     from ..base import CloudContext
-    from ..seed import SeedSpec
+    from ..seed import IdentitySpec, SecretSpec, SeedSpec
     from .metadata import MetadataServer
 
 ADMIN = "admin"
-_IDENTITY_RE = re.compile(r"^[a-z][a-z0-9-]{2,29}$")  # a service-account id (as seed.py)
+_IDENTITY_RE = re.compile(r"[a-z][a-z0-9-]{2,29}")  # a service-account id (as seed.py)
 #: regional endpoints get a leaf name each (a wildcard covers one label only)
-LOCATIONS = (
-    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2",
-    "us-west3", "us-west4", "northamerica-northeast1", "northamerica-northeast2",
-    "southamerica-east1", "europe-west1", "europe-west2", "europe-west3", "europe-west4",
-    "europe-west6", "europe-west8", "europe-west9", "europe-north1", "europe-central2",
-    "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1",
-    "asia-southeast1", "asia-southeast2", "australia-southeast1", "me-central2",
-)  # fmt: skip
+LOCATIONS = _protocol.KNOWN_LOCATIONS
 HOSTS = ("secretmanager.googleapis.com",) + tuple(
     f"secretmanager.{loc}.rep.googleapis.com" for loc in LOCATIONS
 )
@@ -70,13 +67,19 @@ class GcpEmulator:
         self._server: Server | None = None
         self._workdir: Path | None = None
         self._metadata: dict[str, MetadataServer] = {}
+        self._written: set[str] = set()  # key files written in this start
+        self._tag = ""
         self._lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, ctx: CloudContext) -> None:
         self._workdir = Path(ctx.workdir)
+        # every start mints new keys: files and tokens of an earlier start stop working
+        self.auth.forget_keys()
+        self._written.clear()
+        self._tag = secrets.token_hex(4)  # key files of this start: gcp-<identity>-<tag>.json
         # the admin's RSA key takes ~50 ms: make it in the background, off the start path
-        threading.Thread(target=_auth.key_for, args=(ADMIN,), daemon=True).start()
+        threading.Thread(target=self.auth.key_for, args=(ADMIN,), daemon=True).start()
         self._register_admin()
         chain, key = ctx.ca.leaf_pem(*HOSTS)
         self._server = Server(self.store, self.auth, ctx.faults)
@@ -91,9 +94,7 @@ class GcpEmulator:
         self._metadata.clear()
 
     def backend(self) -> tuple[str, int]:
-        if self._server is None:
-            raise RuntimeError("the gcp emulator is not running")
-        return "127.0.0.1", self._server.port
+        return "127.0.0.1", require_running(self.name, self._server).port
 
     def reset(self) -> None:
         self.store.reset()
@@ -119,16 +120,15 @@ class GcpEmulator:
 
     def key_file(self, identity: str) -> Path:
         """Write (once) the service-account key JSON of ``identity``; return its path."""
-        if self._workdir is None:
-            raise RuntimeError("the gcp emulator is not running")
-        if not _IDENTITY_RE.match(identity):
+        workdir = require_running(self.name, self._workdir if self._server else None)
+        if not _IDENTITY_RE.fullmatch(identity):
             raise ValueError(
                 "identity names are 3-30 characters of a-z, 0-9 and '-', starting with a letter"
             )
-        path = self._workdir / f"gcp-{identity}.json"
+        path = workdir / f"gcp-{identity}-{self._tag}.json"
         with self._lock:
-            if not path.exists():
-                record = _auth.key_for(identity)
+            if identity not in self._written or not path.exists():
+                record = self.auth.key_for(identity)
                 email = email_of(identity)
                 info = {
                     "type": "service_account",
@@ -136,7 +136,7 @@ class GcpEmulator:
                     "private_key_id": record.key_id,
                     "private_key": record.private_pem,
                     "client_email": email,
-                    "client_id": str(int(record.key_id[:15], 16)),
+                    "client_id": record.client_id,
                     "auth_uri": "https://accounts.google.com/o/oauth2/auth",
                     "token_uri": "https://oauth2.googleapis.com/token",
                     "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
@@ -149,6 +149,7 @@ class GcpEmulator:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
                     json.dump(info, fh, indent=2)
                 os.replace(tmp, path)
+                self._written.add(identity)
         return path
 
     def env(self, identity: str | None = None) -> dict[str, str]:
@@ -163,6 +164,11 @@ class GcpEmulator:
         from .metadata import MetadataServer
 
         identity = identity or ADMIN
+        require_running(self.name, self._server)
+        if not _IDENTITY_RE.fullmatch(identity):
+            raise ValueError(
+                "identity names are 3-30 characters of a-z, 0-9 and '-', starting with a letter"
+            )
         with self._lock:
             server = self._metadata.get(identity)
             if server is None:
@@ -175,35 +181,64 @@ class GcpEmulator:
             "NO_GCE_CHECK": "False",
         }
 
-    # -- seeding -----------------------------------------------------------------------------
+    # -- seeding (kit.SeedHooks) ----------------------------------------------------------------
+    def check_secret_name(self, name: str) -> str | None:
+        if not _protocol.SECRET_ID_RE.fullmatch(name):
+            return "Secret Manager secret ids are 1-255 characters of a-z, A-Z, 0-9, '_' and '-'"
+        return None
+
+    def put_secret(self, secret: SecretSpec) -> None:
+        value = secret.value.encode() if isinstance(secret.value, str) else secret.value
+        labels = {k.lower(): str(v).lower() for k, v in secret.tags.items()}
+        self.store.seed_secret(email_of(ADMIN), secret.name, value, labels)
+
+    def grant_read(self, secret: SecretSpec, identity: str) -> None:
+        self.store.grant_secret(
+            secret.name, "roles/secretmanager.secretAccessor", iam.member_for(email_of(identity))
+        )
+
+    def grant_write(self, secret: SecretSpec, identity: str) -> None:
+        self.store.grant_secret(
+            secret.name,
+            "roles/secretmanager.secretVersionManager",
+            iam.member_for(email_of(identity)),
+        )
+
     def apply_seed(self, spec: SeedSpec) -> None:
         from ..seed import SeedError
 
-        for ident in spec.identities.values():
-            self.add_identity(ident.name, admin=ident.admin)
-        admin = email_of(ADMIN)
-        for secret in spec.secrets:
-            if not secret.for_cloud(self.name):
-                continue
-            value = secret.value.encode() if isinstance(secret.value, str) else secret.value
-            labels = {k.lower(): str(v).lower() for k, v in secret.tags.items()}
-            try:
-                record = self.store.seed_secret(admin, secret.name, value, labels)
-            except RpcError as exc:
-                raise SeedError(f"gcp: secret {secret.name!r}: {exc.message}") from None
-            for reader in secret.readers:
-                record.policy.grant(
-                    "roles/secretmanager.secretAccessor", iam.member_for(email_of(reader))
-                )
-            for writer in secret.writers:
-                record.policy.grant(
-                    "roles/secretmanager.secretVersionManager", iam.member_for(email_of(writer))
-                )
         extra = spec.extra.get(self.name, {})
-        for identity, roles in dict(extra.get("project_roles", {})).items():
+        project_roles = dict(extra.get("project_roles", {}))
+        for identity, roles in project_roles.items():  # validate before anything is stored
+            if not isinstance(identity, str) or not _IDENTITY_RE.fullmatch(identity):
+                raise SeedError(f"gcp: project_roles: identity {identity!r} is not valid")
+            for role in [roles] if isinstance(roles, str) else roles:
+                if role not in iam.ROLES:
+                    raise SeedError(
+                        f"gcp: project_roles: unknown role {role!r}; "
+                        f"known: {', '.join(sorted(iam.ROLES))}"
+                    )
+        try:
+            _apply_seed(_SeedHooks(self), spec)
+        except RpcError as exc:
+            raise SeedError(f"gcp: {exc.message}") from None
+        for identity, roles in project_roles.items():
             self.add_identity(identity)
             for role in [roles] if isinstance(roles, str) else roles:
-                try:
-                    self.grant_project_role(identity, role)
-                except ValueError as exc:
-                    raise SeedError(f"gcp: project_roles: {exc}") from None
+                self.grant_project_role(identity, role)
+
+
+class _SeedHooks:
+    """``kit.SeedHooks`` for the GCP emulator (its own ``add_identity`` returns the email)."""
+
+    name = "gcp"
+
+    def __init__(self, emulator: GcpEmulator) -> None:
+        self.emulator = emulator
+        self.check_secret_name = emulator.check_secret_name
+        self.put_secret = emulator.put_secret
+        self.grant_read = emulator.grant_read
+        self.grant_write = emulator.grant_write
+
+    def add_identity(self, identity: IdentitySpec) -> None:
+        self.emulator.add_identity(identity.name, admin=identity.admin)

@@ -19,11 +19,13 @@ import binascii
 import dataclasses
 import hashlib
 import json
+import re
 import secrets
 import threading
 import time
 from typing import Any
 
+from ..kit import CredentialBook
 from . import errors
 
 AUDIENCES = ("https://secretmanager.googleapis.com/", "https://secretmanager.googleapis.com")
@@ -37,35 +39,18 @@ MAX_LIFETIME = 3600  # a self-signed JWT may live at most one hour
 
 @dataclasses.dataclass(frozen=True)
 class KeyRecord:
-    """One service-account key pair (process-wide, so key files stay valid across resets)."""
+    """One service-account key pair, minted at random per emulator start."""
 
     name: str
     key_id: str
     private_pem: str = dataclasses.field(repr=False)
     public_key: Any = dataclasses.field(repr=False)
+    client_id: str = ""
 
 
-_keys: dict[str, KeyRecord] = {}
-_by_kid: dict[str, KeyRecord] = {}
-_keys_lock = threading.Lock()
-_name_locks: dict[str, threading.Lock] = {}
-
-
-def key_for(name: str) -> KeyRecord:
-    """The RSA key of identity ``name``, made on first use (~50 ms) and cached per process."""
-    record = _keys.get(name)
-    if record is not None:
-        return record
-    with _keys_lock:
-        lock = _name_locks.setdefault(name, threading.Lock())
-    with lock:
-        record = _keys.get(name)
-        if record is None:
-            record = _generate(name)
-            with _keys_lock:
-                _keys[name] = record
-                _by_kid[record.key_id] = record
-    return record
+#: A real self-signed JWT from google-auth is ~800 characters; 8 KiB leaves room for any
+#: claim set a client sends and refuses padding meant to make us parse or hash megabytes.
+MAX_TOKEN = 8192
 
 
 def _generate(name: str) -> KeyRecord:
@@ -83,7 +68,9 @@ def _generate(name: str) -> KeyRecord:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     key_id = hashlib.sha1(der, usedforsecurity=False).hexdigest()  # 40 hex, like real key ids
-    return KeyRecord(name, key_id, pem, public)
+    # a 21-digit numeric id, as real client_ids; random, not derived from the key id
+    client_id = str(10**20 + secrets.randbelow(9 * 10**20))
+    return KeyRecord(name, key_id, pem, public, client_id)
 
 
 def _b64(segment: str) -> bytes:
@@ -94,10 +81,28 @@ class Authenticator:
     """Maps an ``authorization`` header to the email of a known service account."""
 
     def __init__(self) -> None:
+        self._keys = CredentialBook()  # identity -> KeyRecord, for this start only
+        self._by_kid: dict[str, KeyRecord] = {}
         self._accounts: dict[str, str] = {}  # identity name -> email
         self._tokens: dict[str, tuple[str, float]] = {}  # opaque access token -> (email, exp)
         self._verified: dict[str, tuple[str, str, float]] = {}  # jwt -> (name, email, exp)
         self._lock = threading.Lock()
+
+    # -- keys --------------------------------------------------------------------------------
+    def key_for(self, name: str) -> KeyRecord:
+        """The RSA key of identity ``name`` in this start, made on first use (~50 ms)."""
+        record: KeyRecord = self._keys.get("gcp-sa-key", name, lambda: _generate(name))
+        with self._lock:
+            self._by_kid.setdefault(record.key_id, record)
+        return record
+
+    def forget_keys(self) -> None:
+        """A new start: every key, verified JWT and access token becomes worthless."""
+        self._keys.clear()
+        with self._lock:
+            self._by_kid.clear()
+            self._verified.clear()
+            self._tokens.clear()
 
     # -- accounts ----------------------------------------------------------------------------
     def register(self, name: str, email: str) -> None:
@@ -129,7 +134,7 @@ class Authenticator:
         if not authorization:
             raise errors.unauthenticated(invalid=False)
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN:
             raise errors.unauthenticated()
         now = time.time()
         hit = self._verified.get(token)
@@ -159,21 +164,26 @@ class Authenticator:
         from cryptography.hazmat.primitives.asymmetric import padding
 
         head_b64, body_b64, sig_b64 = token.split(".")
+        if not all(_B64URL.fullmatch(part) for part in (head_b64, body_b64, sig_b64)):
+            raise errors.unauthenticated()
         try:
-            header = json.loads(_b64(head_b64))
-            claims = json.loads(_b64(body_b64))
+            # NaN/Infinity are not JSON (RFC 8259 §6): refuse them rather than compare them
+            header = json.loads(_b64(head_b64), parse_constant=_no_constant)
+            claims = json.loads(_b64(body_b64), parse_constant=_no_constant)
             signature = _b64(sig_b64)
-        except (ValueError, binascii.Error):
+        except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
             raise errors.unauthenticated() from None
         if not isinstance(header, dict) or not isinstance(claims, dict):
             raise errors.unauthenticated()
         if header.get("alg") != "RS256":
             raise errors.unauthenticated()
-        record = _by_kid.get(str(header.get("kid")))
+        kid = header.get("kid")
+        record = self._by_kid.get(kid) if isinstance(kid, str) else None
         if record is None:
             raise errors.unauthenticated()
         email = self._accounts.get(record.name)
-        if email is None or claims.get("iss") != email or claims.get("sub", email) != email:
+        # google-auth sets iss = sub = client_email (service_account._create_self_signed_jwt)
+        if email is None or claims.get("iss") != email or claims.get("sub") != email:
             raise errors.unauthenticated()
         try:
             record.public_key.verify(
@@ -184,10 +194,10 @@ class Authenticator:
             )
         except (InvalidSignature, ValueError):
             raise errors.unauthenticated() from None
-        exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, (int, float)) or not isinstance(iat, (int, float)):
+        exp, iat = _seconds(claims.get("exp")), _seconds(claims.get("iat"))
+        if exp is None or iat is None or not iat < exp <= iat + MAX_LIFETIME:
             raise errors.unauthenticated()
-        if now > exp + CLOCK_SKEW or iat > now + CLOCK_SKEW or exp - iat > MAX_LIFETIME:
+        if now > exp + CLOCK_SKEW or iat > now + CLOCK_SKEW:
             raise errors.unauthenticated()
         audience = claims.get("aud")
         if audience is not None:
@@ -200,6 +210,22 @@ class Authenticator:
         return record.name, email, float(exp)
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _seconds(value: object) -> int | None:
+    """A NumericDate (RFC 7519 §2) as google-auth writes it: an integer of seconds, within
+    any plausible range. Strings, booleans, floats and huge numbers are refused."""
+    if type(value) is not int or not 0 <= value < 2**40:
+        return None
+    return value
+
+
 def _audience_ok(audience: object) -> bool:
     values = audience if isinstance(audience, list) else [audience]
     for value in values:
@@ -208,7 +234,10 @@ def _audience_ok(audience: object) -> bool:
         if value in AUDIENCES:
             return True
         # regional endpoints: https://secretmanager.<location>.rep.googleapis.com/
-        host = value.removeprefix("https://").rstrip("/")
-        if host.startswith("secretmanager.") and host.endswith(".rep.googleapis.com"):
+        if not value.startswith("https://"):
+            continue
+        host = value[len("https://") :].removesuffix("/")
+        location = host.removeprefix("secretmanager.").removesuffix(".rep.googleapis.com")
+        if host == f"secretmanager.{location}.rep.googleapis.com" and _LOCATION.fullmatch(location):
             return True
     return False

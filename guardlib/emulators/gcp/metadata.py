@@ -15,54 +15,58 @@ Served: ``/`` (ping), ``/computeMetadata/v1/project/project-id``,
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
+
+from ..kit.server import Handler, LoopbackHTTPServer, Response
 
 if TYPE_CHECKING:
     from .auth import Authenticator
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
+#: The real server refuses any request carrying X-Forwarded-For: a request forwarded by a
+#: proxy may come from outside the VM (SSRF), see "Querying VM metadata", section
+#: "Metadata server requests" in https://cloud.google.com/compute/docs/metadata/querying-metadata
+#: ("requests that contain the header X-Forwarded-For are rejected").
+FORWARDED_REFUSAL = "Request had X-Forwarded-For header\n"
+
+
+def _text(status: int, body: str, ctype: str = "text/html; charset=UTF-8") -> Response:
+    return status, {"Metadata-Flavor": "Google", "Content-Type": ctype}, body.encode()
+
 
 class MetadataServer:
     def __init__(self, email: str, project_id: str, project_number: str, auth: Authenticator):
         self.email, self.project_id, self.project_number = email, project_id, project_number
         self.auth = auth
-        outer = self
+        self._httpd = LoopbackHTTPServer(
+            self._respond,
+            reject=lambda status, message: _text(status, message + "\n"),
+            max_body=0,  # the metadata server takes no bodies
+            handshake_timeout=5.0,
+            idle_timeout=30.0,
+            name="guardlib-gce-metadata",
+        ).start()
+        self.port = self._httpd.address[1]
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                return
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                status, body, ctype = outer.answer(self.path, self.headers.get("Metadata-Flavor"))
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Metadata-Flavor", "Google")
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="guardlib-gce-metadata", daemon=True
-        )
-        self._thread.start()
+    def _respond(self, handler: Handler, body: bytes) -> Response:
+        if handler.headers.get_all("X-Forwarded-For"):
+            return _text(403, FORWARDED_REFUSAL)
+        if handler.command not in ("GET", "HEAD"):
+            return _text(405, "Method Not Allowed\n")
+        flavors = handler.headers.get_all("Metadata-Flavor") or []
+        status, text, ctype = self.answer(handler.path, flavors[0] if len(flavors) == 1 else None)
+        return _text(status, text, ctype)
 
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def answer(self, raw_path: str, flavor: str | None) -> tuple[int, str, str]:
-        path = urlsplit(raw_path).path
-        query = urlsplit(raw_path).query
+        parts = urlsplit(raw_path)
+        path = parts.path
+        query = parse_qs(parts.query)
         if path in ("", "/"):
             return 200, "", "application/text"
         if flavor != "Google":
@@ -82,7 +86,7 @@ class MetadataServer:
             account, _, leaf = rest[len(accounts) :].partition("/")
             if account not in ("default", self.email):
                 return 404, "Not Found\n", "text/html"
-            if leaf == "" and "recursive=true" in query:
+            if leaf == "" and query.get("recursive") == ["true"]:
                 info = {"aliases": ["default"], "email": self.email, "scopes": SCOPES}
                 return 200, json.dumps(info), "application/json"
             if leaf == "email":
@@ -96,5 +100,4 @@ class MetadataServer:
         return 404, "Not Found\n", "text/html"
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._httpd.stop()

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from google.cloud.location import locations_pb2
 from google.cloud.secretmanager_v1.types import resources, service
 from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.protobuf import empty_pb2
@@ -51,27 +52,48 @@ METHODS: dict[str, tuple[Any, Any]] = {
     "SetIamPolicy": (iam_policy_pb2.SetIamPolicyRequest, Policy),
     "GetIamPolicy": (iam_policy_pb2.GetIamPolicyRequest, Policy),
     "TestIamPermissions": (iam_policy_pb2.TestIamPermissionsRequest, TestIamPermissionsResponse),
+    "RotateSecret": (service.RotateSecretRequest.pb(), SecretVersion),
+    "EnableManagedRotation": (service.EnableManagedRotationRequest.pb(), SecretVersion),
+    # the google.cloud.location.Locations mixin the client also calls
+    "GetLocation": (locations_pb2.GetLocationRequest, locations_pb2.Location),
+    "ListLocations": (locations_pb2.ListLocationsRequest, locations_pb2.ListLocationsResponse),
 }
 SERVICE = "google.cloud.secretmanager.v1.SecretManagerService"
+LOCATIONS_SERVICE = "google.cloud.location.Locations"
+Location: Any = locations_pb2.Location
+ListLocationsResponse: Any = locations_pb2.ListLocationsResponse
+LOCATION_RE = re.compile(r"projects/([A-Za-z0-9_.:-]+)/locations/([a-z][a-z0-9-]{0,62})")
 
+#: the locations ListLocations reports (those the gateway tunnels a regional endpoint for)
+KNOWN_LOCATIONS = (
+    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2",
+    "us-west3", "us-west4", "northamerica-northeast1", "northamerica-northeast2",
+    "southamerica-east1", "europe-west1", "europe-west2", "europe-west3", "europe-west4",
+    "europe-west6", "europe-west8", "europe-west9", "europe-north1", "europe-central2",
+    "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1",
+    "asia-southeast1", "asia-southeast2", "australia-southeast1", "me-central2",
+)  # fmt: skip
 MAX_PAYLOAD = 64 * 1024  # bytes
 MAX_PAGE_SIZE = 25000
 
-_SEG = r"[^/]+"
-PARENT_RE = re.compile(rf"^projects/({_SEG})(?:/locations/({_SEG}))?$")
-SECRET_RE = re.compile(rf"^projects/({_SEG})(?:/locations/({_SEG}))?/secrets/({_SEG})$")
+#: one name segment: project ids (also domain-scoped ``example.com:p``) and numbers, locations,
+#: secret ids and version ids or aliases. Matched with ``fullmatch``: no ``$`` that a trailing
+#: newline could pass, no whitespace or control characters inside a name.
+_SEG = r"[A-Za-z0-9_.:-]+"
+PARENT_RE = re.compile(rf"projects/({_SEG})(?:/locations/({_SEG}))?")
+SECRET_RE = re.compile(rf"projects/({_SEG})(?:/locations/({_SEG}))?/secrets/({_SEG})")
 VERSION_RE = re.compile(
-    rf"^projects/({_SEG})(?:/locations/({_SEG}))?/secrets/({_SEG})/versions/({_SEG})$"
+    rf"projects/({_SEG})(?:/locations/({_SEG}))?/secrets/({_SEG})/versions/({_SEG})"
 )
-SECRET_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
-LABEL_KEY_RE = re.compile(r"^[\w-]{1,63}$")
-LABEL_VALUE_RE = re.compile(r"^[\w-]{0,63}$")
-ANNOTATION_KEY_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$")
+SECRET_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,255}")
+LABEL_KEY_RE = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+LABEL_VALUE_RE = re.compile(r"[a-z0-9_-]{0,63}")
+ANNOTATION_KEY_RE = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?")
 MAX_ANNOTATIONS_BYTES = 16 * 1024
 
 
 def parse_parent(name: str) -> tuple[str, str | None]:
-    m = PARENT_RE.match(name)
+    m = PARENT_RE.fullmatch(name)
     if m is None:
         raise errors.invalid(
             f"The provided parent [{name}] does not match the expected format [projects/*]"
@@ -80,21 +102,31 @@ def parse_parent(name: str) -> tuple[str, str | None]:
 
 
 def parse_secret(name: str) -> tuple[str, str | None, str]:
-    m = SECRET_RE.match(name)
+    m = SECRET_RE.fullmatch(name)
     if m is None:
         raise errors.bad_name(name, "projects/*/secrets/*")
     return m.group(1), m.group(2), m.group(3)
 
 
 def parse_version(name: str) -> tuple[str, str | None, str, str]:
-    m = VERSION_RE.match(name)
+    m = VERSION_RE.fullmatch(name)
     if m is None:
         raise errors.bad_name(name, "projects/*/secrets/*/versions/*")
     return m.group(1), m.group(2), m.group(3), m.group(4)
 
 
+def parse_location(name: str) -> tuple[str, str]:
+    m = LOCATION_RE.fullmatch(name)
+    if m is None:
+        raise errors.invalid(
+            f"The provided location [{name}] does not match the expected format "
+            "[projects/*/locations/*]"
+        )
+    return m.group(1), m.group(2)
+
+
 def check_secret_id(secret_id: str) -> None:
-    if not SECRET_ID_RE.match(secret_id):
+    if not SECRET_ID_RE.fullmatch(secret_id):
         raise errors.invalid(
             f"The provided Secret ID [{secret_id}] does not match the expected format "
             "[[a-zA-Z_0-9-]{1,255}]"
@@ -105,12 +137,12 @@ def check_labels(labels: Mapping[str, str]) -> None:
     if len(labels) > 64:
         raise errors.invalid("A secret may have at most 64 labels.")
     for key, value in labels.items():
-        if not LABEL_KEY_RE.match(key) or key != key.lower() or key[0] in "-_0123456789":
+        if not LABEL_KEY_RE.fullmatch(key):
             raise errors.invalid(
                 f"Label key [{key}] is invalid: keys must start with a lowercase letter and "
                 "contain only lowercase letters, digits, '_' and '-' (at most 63 characters)."
             )
-        if not LABEL_VALUE_RE.match(value) or value != value.lower():
+        if not LABEL_VALUE_RE.fullmatch(value):
             raise errors.invalid(
                 f"Label value for key [{key}] is invalid: values may contain only lowercase "
                 "letters, digits, '_' and '-' (at most 63 characters)."
@@ -120,7 +152,7 @@ def check_labels(labels: Mapping[str, str]) -> None:
 def check_annotations(annotations: Mapping[str, str]) -> None:
     size = 0
     for key, value in annotations.items():
-        if not ANNOTATION_KEY_RE.match(key):
+        if not ANNOTATION_KEY_RE.fullmatch(key):
             raise errors.invalid(f"Annotation key [{key}] is invalid.")
         size += len(key.encode()) + len(value.encode())
     if size > MAX_ANNOTATIONS_BYTES:
@@ -143,15 +175,30 @@ def page_token(offset: int, query: str) -> str:
 def page_offset(token: str, query: str) -> int:
     if not token:
         return 0
+    # the real service answers a token it did not issue with INVALID_ARGUMENT
+    # "The provided page token is invalid." (and so do the other Google list APIs)
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        offset = int(data["o"])
-        same = data["q"] == query
-    except (ValueError, KeyError, TypeError, binascii.Error):
+        if len(token) > 1024 or not _TOKEN_CHARS.fullmatch(token):
+            raise ValueError("not a token")
+        data = json.loads(
+            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)),
+            parse_constant=_no_constant,
+        )
+        offset, issued_for = data["o"], data["q"]
+        if type(offset) is not int or not isinstance(issued_for, str):
+            raise ValueError("not a token")
+    except (ValueError, KeyError, TypeError, IndexError, binascii.Error, RecursionError):
         raise errors.invalid("The provided page token is invalid.") from None
-    if not same or offset < 0:
-        raise errors.invalid("The page token does not match the request (filter changed).")
+    if issued_for != query or not 0 <= offset <= 1 << 31:
+        raise errors.invalid("The provided page token is invalid.")
     return offset
+
+
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_=-]+")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def page_size(requested: int) -> int:
@@ -173,6 +220,8 @@ def compile_filter(text: str, fields: Fields) -> Callable[[Fields], bool]:
     """Compile a list filter: ``field op value`` terms (ops ``: = != < > <= >=``, ``:`` is
     "contains", ``*`` a wildcard), joined by ``AND`` (or juxtaposition), ``OR``, ``NOT``/``-``,
     and parentheses. ``fields`` validates the field names at compile time."""
+    if len(text) > 4096:
+        raise _bad_filter(text[:64] + "...")
     tokens = _tokenize(text)
     pos = 0
 
@@ -220,7 +269,10 @@ def compile_filter(text: str, fields: Fields) -> Callable[[Fields], bool]:
             raise errors.invalid(f"Invalid filter [{text}]: unknown field [{field}].")
         return _term(field, op, value)
 
-    result = expr()
+    try:
+        result = expr()
+    except RecursionError:  # "((((…" deeper than any real filter
+        raise _bad_filter(text[:64] + "...") from None
     if pos != len(tokens):
         raise _bad_filter(text)
     return result
@@ -250,7 +302,11 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
         else:
             value = m.group(7)
             if value.startswith('"'):
-                value = json.loads(value)
+                try:
+                    value = json.loads(value)
+                    value.encode("utf-8")  # a lone surrogate (\\ud800) is no text
+                except (ValueError, UnicodeEncodeError):
+                    raise _bad_filter(text) from None
             out.append(("term", (m.group(5), m.group(6), value)))
     return out
 

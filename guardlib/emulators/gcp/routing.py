@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from ..kit import take_fault
 from . import errors
 from . import protocol as p
 
@@ -25,7 +26,15 @@ if TYPE_CHECKING:
 NAME = "gcp"
 
 
-def _dispatch(store: Store) -> dict[str, Callable[[str, Any], Any]]:
+def _dispatch(store: Store) -> dict[str, dict[str, Callable[[str, Any], Any]]]:
+    """service -> method -> handler: Secret Manager itself and the Locations mixin."""
+    return {p.SERVICE: _secret_manager(store), p.LOCATIONS_SERVICE: {
+        "GetLocation": store.get_location,
+        "ListLocations": store.list_locations,
+    }}  # fmt: skip
+
+
+def _secret_manager(store: Store) -> dict[str, Callable[[str, Any], Any]]:
     return {
         "ListSecrets": store.list_secrets,
         "CreateSecret": store.create_secret,
@@ -42,15 +51,14 @@ def _dispatch(store: Store) -> dict[str, Callable[[str, Any], Any]]:
         "SetIamPolicy": store.set_policy,
         "GetIamPolicy": store.get_policy,
         "TestIamPermissions": store.test_permissions,
+        "RotateSecret": store.rotate_secret,
+        "EnableManagedRotation": store.enable_managed_rotation,
     }
 
 
-def _fault(faults: Faults) -> errors.RpcError | None:
-    fault = faults.next(NAME)
+def _fault(faults: Faults | None) -> errors.RpcError | None:
+    fault = take_fault(faults, NAME)  # latency is slept there
     if fault is None:
-        return None
-    if fault.kind == "latency":
-        fault.sleep()
         return None
     if fault.kind == "throttle":
         return errors.RpcError(
@@ -65,8 +73,28 @@ def _fault(faults: Faults) -> errors.RpcError | None:
     return errors.RpcError(grpc.StatusCode.UNAVAILABLE, "Connection reset by peer")
 
 
+class _Unparsable:
+    """What a request that is not a valid message of its type deserializes to."""
+
+
+_UNPARSABLE = _Unparsable()
+
+
+def _safe(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """grpc answers a deserializer's exception with INTERNAL and logs a traceback; Google's
+    front end answers a body that is not the request message with INVALID_ARGUMENT."""
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except Exception:  # noqa: BLE001 - DecodeError, UnicodeDecodeError, RecursionError …
+            return _UNPARSABLE
+
+    return deserialize
+
+
 def _handler(
-    fn: Callable[[str, Any], Any], auth: Authenticator, faults: Faults
+    fn: Callable[[str, Any], Any], auth: Authenticator, faults: Faults | None
 ) -> Callable[[Any, grpc.ServicerContext], Any]:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
         try:
@@ -79,9 +107,13 @@ def _handler(
                     authorization = value if isinstance(value, str) else value.decode()
                     break
             caller = auth.identify(authorization)
+            if request is _UNPARSABLE:
+                raise errors.invalid("Invalid request: the message could not be parsed.")
             return fn(caller, request)
         except errors.RpcError as exc:
             context.abort(exc.code, exc.message)
+        except Exception:  # noqa: BLE001 - a bug of ours must not print or leak a traceback
+            context.abort(grpc.StatusCode.INTERNAL, "Internal error encountered.")
 
     return handle
 
@@ -89,7 +121,7 @@ def _handler(
 class Server:
     """A grpc.Server on 127.0.0.1:0 with a leaf for the real hosts."""
 
-    def __init__(self, store: Store, auth: Authenticator, faults: Faults) -> None:
+    def __init__(self, store: Store, auth: Authenticator, faults: Faults | None) -> None:
         self.store, self.auth, self.faults = store, auth, faults
         self._server: grpc.Server | None = None
         self.port = 0
@@ -97,17 +129,22 @@ class Server:
 
     def start(self, chain: bytes, key: bytes) -> None:
         t0 = time.perf_counter()
-        handlers = {}
-        for method, fn in _dispatch(self.store).items():
-            request_cls, response_cls = p.METHODS[method]
-            handlers[method] = grpc.unary_unary_rpc_method_handler(
-                _handler(fn, self.auth, self.faults),
-                request_deserializer=request_cls.FromString,
-                response_serializer=response_cls.SerializeToString,
-            )
+        generic = []
+        for service, methods in _dispatch(self.store).items():
+            handlers = {}
+            for method, fn in methods.items():
+                request_cls, response_cls = p.METHODS[method]
+                handlers[method] = grpc.unary_unary_rpc_method_handler(
+                    _handler(fn, self.auth, self.faults),
+                    request_deserializer=_safe(request_cls.FromString),
+                    response_serializer=response_cls.SerializeToString,
+                )
+            generic.append(grpc.method_handlers_generic_handler(service, handlers))
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="guardlib-gcp"),
-            handlers=[grpc.method_handlers_generic_handler(p.SERVICE, handlers)],
+            handlers=generic,
+            # beyond this many RPCs at once grpc answers RESOURCE_EXHAUSTED instead of queueing
+            maximum_concurrent_rpcs=256,
             options=[("grpc.so_reuseport", 0)],
         )
         credentials = grpc.ssl_server_credentials([(key, chain)])

@@ -180,6 +180,7 @@ class Store:
                     raise errors.invalid("UserManaged replication lists a location twice.")
             p.check_labels(secret.labels)
             p.check_annotations(secret.annotations)
+            _check_rotation(secret, secret.topics)
             key = (number, location, req.secret_id)
             if self._lookup(f"{req.parent}/secrets/{req.secret_id}")[1] is not None:
                 raise errors.already_exists(self._canonical(key))
@@ -262,6 +263,8 @@ class Store:
                     raise errors.invalid(
                         f"The update_mask path [{path}] is invalid or cannot be updated."
                     )
+            if "rotation" in paths or "topics" in paths:
+                _check_rotation(msg, msg.topics)
             msg.etag = _etag()
             record.msg = msg
             return _copy(msg)
@@ -393,12 +396,73 @@ class Store:
                 if permission not in iam.ALL_PERMISSIONS:
                     raise errors.invalid(f"Permission {permission} is not valid.")
             key, record = self._lookup(req.resource)
-            held = self._permissions(caller, key[0], record)
+            # iam_policy.proto, TestIamPermissions: "If the resource does not exist, this will
+            # return an empty set of permissions, not a NOT_FOUND error."
+            held = self._permissions(caller, key[0], record) if record is not None else set()
             return p.TestIamPermissionsResponse(
                 permissions=[x for x in req.permissions if x in held]
             )
 
+    # -- managed rotation (Typed Secrets: Cloud SQL credentials) -------------------------------
+    def rotate_secret(self, caller: str, req: Any) -> Any:
+        return self._managed_rotation(caller, req, "RotateSecret")
+
+    def enable_managed_rotation(self, caller: str, req: Any) -> Any:
+        return self._managed_rotation(caller, req, "EnableManagedRotation")
+
+    def _managed_rotation(self, caller: str, req: Any, method: str) -> Any:
+        # Only Typed Secrets (Cloud SQL single-user credentials) rotate themselves; nothing
+        # here is one, so after the usual IAM check the answer is FAILED_PRECONDITION. (The
+        # permission is assumed to be versions.add: the method adds a version.)
+        with self._lock:
+            record = self._secret(caller, "secretmanager.versions.add", req.parent)
+            raise errors.RpcError(
+                errors.grpc.StatusCode.FAILED_PRECONDITION,
+                f"{method} is only supported for managed-rotation secrets; "
+                f"Secret [{record.msg.name}] is not one.",
+            )
+
+    # -- locations (google.cloud.location.Locations mixin) ------------------------------------
+    def get_location(self, caller: str, req: Any) -> Any:
+        project, location = p.parse_location(req.name)
+        with self._lock:
+            number = self._number(project)
+            self._require(caller, "secretmanager.locations.get", req.name, number, None)
+            if location not in p.KNOWN_LOCATIONS:
+                raise errors.RpcError(
+                    errors.grpc.StatusCode.NOT_FOUND, f"Location [{req.name}] not found."
+                )
+            return _location(number, location)
+
+    def list_locations(self, caller: str, req: Any) -> Any:
+        project, location = p.parse_parent(req.name)
+        if location is not None:
+            raise errors.invalid(
+                f"The provided name [{req.name}] does not match the expected format [projects/*]"
+            )
+        with self._lock:
+            number = self._number(project)
+            self._require(caller, "secretmanager.locations.list", req.name, number, None)
+            size = p.page_size(req.page_size)
+            offset = p.page_offset(req.page_token, req.filter)
+            if req.filter:
+                raise errors.invalid(f"Invalid filter [{req.filter}].")
+            rows = list(p.KNOWN_LOCATIONS)
+            out = p.ListLocationsResponse()
+            for loc in rows[offset : offset + size]:
+                out.locations.add().CopyFrom(_location(number, loc))
+            if offset + size < len(rows):
+                out.next_page_token = p.page_token(offset + size, req.filter)
+            return out
+
     # -- seeding helpers -----------------------------------------------------------------------
+    def grant_secret(self, secret_id: str, role: str, member: str) -> None:
+        with self._lock:
+            _, record = self._lookup(f"projects/{PROJECT_ID}/secrets/{secret_id}")
+            if record is None:
+                raise errors.secret_not_found(f"projects/{PROJECT_NUMBER}/secrets/{secret_id}")
+            record.policy.grant(role, member)
+
     def seed_secret(
         self, admin: str, secret_id: str, value: bytes, labels: dict[str, str]
     ) -> SecretRecord:
@@ -419,6 +483,43 @@ class Store:
                 req.payload.data = value
                 self.add_version(admin, req)
             return record
+
+
+def _check_rotation(secret: Any, topics: Any) -> None:
+    """resources.proto, ``Rotation``: "Secret.topics must be set to configure rotation";
+    next_rotation_time "MUST be set if rotation_period is set", at least 300 s in the future;
+    rotation_period "at least 3600s (1h) and at most 3153600000s (100 years)"."""
+    if not secret.HasField("rotation"):
+        return
+    rotation = secret.rotation
+    if not rotation.HasField("next_rotation_time") and not rotation.HasField("rotation_period"):
+        return
+    if not len(topics):
+        raise errors.invalid("Secret.topics must be set to configure rotation.")
+    if rotation.HasField("rotation_period"):
+        if not rotation.HasField("next_rotation_time"):
+            raise errors.invalid(
+                "Rotation.next_rotation_time must be set if Rotation.rotation_period is set."
+            )
+        period = rotation.rotation_period
+        if period.nanos or not 3600 <= period.seconds <= 3153600000:
+            raise errors.invalid(
+                "Rotation.rotation_period must be in seconds, at least 3600s and at most "
+                "3153600000s."
+            )
+    if rotation.HasField("next_rotation_time"):
+        ahead = rotation.next_rotation_time.seconds - time.time()
+        if not 300 <= ahead <= 3153600000:
+            raise errors.invalid(
+                "Rotation.next_rotation_time must be at least 300s and at most 3153600000s "
+                "in the future."
+            )
+
+
+def _location(number: str, location: str) -> Any:
+    return p.Location(
+        name=f"projects/{number}/locations/{location}", location_id=location, display_name=location
+    )
 
 
 def _check_expiration(secret: Any) -> None:
