@@ -245,3 +245,101 @@ def test_seed_extra_vault_with_access_policies(cloud, client_as) -> None:
     with SecretClient("https://legacy-kv.vault.azure.net", DefaultAzureCredential()) as client:
         assert client.get_secret("old-key").value == "demo-not-a-real-old"
         assert [p.name for p in client.list_properties_of_secrets()] == ["old-key"]
+
+
+# -- the REST definition, walked -----------------------------------------------------------------
+def _rest_operations() -> list[tuple[str, object]]:
+    """Every ``build_*_request`` of the SDK's generated operations: the SDK is generated from
+    Azure/azure-rest-api-specs' KeyVault secrets definition, so this is that definition's list of
+    operations (method + URL template + api-version), as this installed SDK speaks it."""
+    import inspect
+
+    from azure.keyvault.secrets._generated._operations import _operations as generated
+
+    found = [
+        (name, func)
+        for name, func in inspect.getmembers(generated, inspect.isfunction)
+        if name.startswith("build_") and name.endswith("_request")
+    ]
+    assert len(found) >= 12, [n for n, _ in found]
+    return found
+
+
+REST_OPERATIONS = _rest_operations()
+_BODIES = {
+    "PUT": {"value": "demo-not-a-real-conformance"},
+    "PATCH": {"contentType": "text/plain"},
+}
+
+
+def _build(func: object, secret: str, version: str, backup: str = "bm90LWEtYmFja3Vw") -> object:
+    import inspect
+
+    params = inspect.signature(func).parameters  # type: ignore[arg-type]
+    kwargs: dict[str, object] = {}
+    if "secret_name" in params:
+        kwargs["secret_name"] = secret
+    if "secret_version" in params:
+        kwargs["secret_version"] = version
+    request = func(**kwargs)  # type: ignore[operator]
+    body = _BODIES.get(request.method)
+    if request.url.split("?")[0].endswith("/restore"):
+        body = {"value": backup}
+    if body is not None:
+        request = func(**kwargs, json=body)  # type: ignore[operator]
+    return request
+
+
+def _send(azure, identity: str | None, request) -> object:
+    from azure.core import PipelineClient
+    from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy
+
+    token = azure.issue_token(identity)
+    headers = HeadersPolicy({"Authorization": f"Bearer {token}"})
+    with PipelineClient(VAULT_URL, policies=[headers, RetryPolicy(retry_total=0)]) as raw:
+        request.url = raw.format_url(request.url)
+        return raw.send_request(request)
+
+
+@pytest.mark.parametrize(("name", "func"), REST_OPERATIONS, ids=[n for n, _ in REST_OPERATIONS])
+def test_every_rest_operation_is_routed(cloud, azure, use_identity, name, func) -> None:
+    from .conftest import SEED
+
+    cloud.seed(SEED)
+    use_identity(None)
+    vault = azure.state.vault("guard-demo")
+    secret, current = vault.get("prod-api-key")
+    backup = ""
+    if "restore" in name:  # a genuine backup of a secret that is gone
+        backup = azure.app.backups.dump(secret)
+        vault.delete("prod-api-key")
+        vault.purge("prod-api-key")
+    elif "deleted" in name and "deleted_secrets" not in name:
+        vault.delete("prod-api-key")
+    response = _send(azure, None, _build(func, "prod-api-key", current.version, backup))
+    assert response.status_code < 500, (name, response.text()[:300])
+    if response.status_code >= 400:
+        error = response.json()["error"]
+        assert "is not supported" not in error["message"], (name, error)
+        assert error["code"] != "BadParameter", (name, error)
+    assert response.headers["x-ms-request-id"]
+
+
+@pytest.mark.parametrize(("name", "func"), REST_OPERATIONS, ids=[n for n, _ in REST_OPERATIONS])
+def test_dev_app_is_forbidden_every_operation_on_prod(
+    cloud, azure, use_identity, name, func
+) -> None:
+    from .conftest import SEED
+
+    cloud.seed(SEED)
+    use_identity(None)
+    vault = azure.state.vault("guard-demo")
+    version = vault.get("prod-api-key")[1].version
+    if "deleted" in name and "deleted_secrets" not in name:
+        vault.delete("prod-api-key")  # so only permission stands between dev-app and it
+    response = _send(azure, "dev-app", _build(func, "prod-api-key", version))
+    assert response.status_code == 403, (name, response.text()[:300])
+    error = response.json()["error"]
+    assert error["code"] == "Forbidden"
+    assert error["innererror"] == {"code": "ForbiddenByRbac"}
+    assert "demo-not-a-real-key-prod" not in response.text()

@@ -19,20 +19,31 @@ default for new vaults): readers get *Key Vault Secrets User* and writers *Key V
 Officer*, each scoped to that one secret, so "dev reads dev secrets" holds inside one vault.
 Access policies (vault-wide, as on Azure) are available for vaults made with
 ``permission_model="access_policy"``; see ``apply_seed``.
+
+Object ids, client ids, client secrets and the ``IDENTITY_HEADER`` key are random, made once
+per start (the kit's ``CredentialBook``): they are reachable only through ``cloud.env(identity)``
+and ``service_principal(identity)``, and stay the same across ``reset()`` and a re-seed.
+
+Layout (as a moto service): ``state.py`` the model, ``protocol.py`` the wire format,
+``errors.py`` the error codes, ``identity.py`` principals and tokens, ``identity_routing.py``
+the managed-identity and Entra endpoints, ``routing.py`` Key Vault dispatch and the servers.
 """
 
 from __future__ import annotations
 
 import secrets as _secrets
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..seed import DEFAULT_VAULT, SeedSpec
+from ..kit import CredentialBook, SeedHooks, apply_seed, require_running
+from ..seed import DEFAULT_VAULT, SeedError, SeedSpec
 from .identity import ADMIN_NAME, TENANT_ID, Principal, TokenIssuer, identity_header
 from .routing import KeyVaultApp, Servers
-from .state import SECRET_PERMISSIONS, State
+from .state import ROLES, SECRET_PERMISSIONS, State, Vault, check_secret_name
 
 if TYPE_CHECKING:
     from ..base import CloudContext
+    from ..seed import IdentitySpec, SecretSpec
 
 __all__ = ["AzureEmulator", "TENANT_ID", "SECRET_PERMISSIONS"]
 
@@ -44,16 +55,23 @@ class AzureEmulator:
     hosts = ("*.vault.azure.net:443", "login.microsoftonline.com:443")
 
     def __init__(self) -> None:
-        self.state = State(DEFAULT_VAULT)
+        self.credentials = CredentialBook()
+        self.state = State(DEFAULT_VAULT, self.credentials)
         self.issuer: TokenIssuer | None = None
         self.app: KeyVaultApp | None = None
         self._servers: Servers | None = None
         self._header_key = _secrets.token_bytes(32)
+        self._started = False
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, ctx: CloudContext) -> None:
         if self._servers is not None:
             return
+        if self._started:  # a new start: new credentials, as for a new emulator
+            self.credentials.clear()
+            self._header_key = _secrets.token_bytes(32)
+            self.state.reset()
+        self._started = True
         self.issuer = TokenIssuer()
         self.app = KeyVaultApp(self.state, self.issuer, ctx.faults, self._header_key, self.name)
         tls = ctx.ca.server_context("*.vault.azure.net", "login.microsoftonline.com")
@@ -65,9 +83,7 @@ class AzureEmulator:
             servers.stop()
 
     def backend(self) -> tuple[str, int]:
-        if self._servers is None:
-            raise RuntimeError("the azure emulator is not running")
-        return self._servers.tls_address
+        return require_running(self.name, self._servers).tls_address
 
     # -- identities -----------------------------------------------------------------------
     def principal(self, identity: str | None = None) -> Principal:
@@ -75,12 +91,11 @@ class AzureEmulator:
         return self.state.add_principal(identity or ADMIN_NAME)
 
     def env(self, identity: str | None = None) -> dict[str, str]:
-        if self._servers is None:
-            raise RuntimeError("the azure emulator is not running")
+        servers = require_running(self.name, self._servers)
         site = identity or ADMIN_NAME
         env = {
             "VAULT_URL": f"https://{DEFAULT_VAULT}.vault.azure.net",
-            "IDENTITY_ENDPOINT": self._servers.identity_url,
+            "IDENTITY_ENDPOINT": servers.identity_url,
             "IDENTITY_HEADER": identity_header(self._header_key, site),
             # DefaultAzureCredential: production credentials only (environment, workload
             # identity, managed identity): deterministic, and no slow developer-tool probes
@@ -93,7 +108,8 @@ class AzureEmulator:
     def service_principal(self, identity: str | None = None) -> dict[str, str]:
         """``AZURE_TENANT_ID``/``AZURE_CLIENT_ID``/``AZURE_CLIENT_SECRET`` of ``identity`` for
         the client-secret flow (``ClientSecretCredential``, or ``EnvironmentCredential``
-        inside ``DefaultAzureCredential``). The secret is an obviously fake demo value."""
+        inside ``DefaultAzureCredential``). The secret is random, made for this start."""
+        require_running(self.name, self._servers)
         principal = self.principal(identity)
         return {
             "AZURE_TENANT_ID": TENANT_ID,
@@ -108,13 +124,16 @@ class AzureEmulator:
         audience: str = "https://vault.azure.net",
         lifetime: int = 3600,
         tenant: str = TENANT_ID,
+        claims: Mapping[str, Any] | None = None,
+        header: Mapping[str, Any] | None = None,
     ) -> str:
-        """A token as Entra would issue it (for tests of expired or wrong-audience tokens)."""
-        if self.issuer is None:
-            raise RuntimeError("the azure emulator is not running")
-        token, _ = self.issuer.issue(
-            self.principal(identity), audience=audience, lifetime=lifetime, tenant=tenant
-        )
+        """A token as Entra would issue it, signed with this start's key (for tests of
+        expired, wrong-audience or odd tokens: ``claims``/``header`` override fields)."""
+        issuer = require_running(self.name, self.issuer if self._servers else None)
+        token, _ = issuer.issue(
+            self.principal(identity), audience=audience, lifetime=lifetime, tenant=tenant,
+            claims=claims, header=header,
+        )  # fmt: skip
         return token
 
     # -- state ----------------------------------------------------------------------------
@@ -133,32 +152,15 @@ class AzureEmulator:
             "secrets": [{"vault": "legacy-kv", "name": "db-password",
                          "value": "demo-not-a-real-password", "content_type": "text/plain"}],
         }}
+
+        The whole seed is checked first (names, roles, permissions): a bad one changes nothing.
         """
-        state = self.state
-        for ident in spec.identities.values():
-            principal = state.add_principal(ident.name, admin=ident.admin)
-            if ident.admin:
-                vault = state.vault(DEFAULT_VAULT) or state.add_vault(DEFAULT_VAULT)
-                vault.assign_role(principal.object_id, "Key Vault Secrets Officer")
         extra: dict[str, Any] = dict(spec.extra.get("azure", {}))
+        _check_extra(extra)
+        apply_seed(_Hooks(self.state), spec)
+        state = self.state
         for name, opts in dict(extra.get("vaults", {})).items():
             state.add_vault(name, str((opts or {}).get("permission_model", "rbac")))
-        default = state.vault(DEFAULT_VAULT) or state.add_vault(DEFAULT_VAULT)
-        for secret in spec.secrets:
-            if not secret.for_cloud(self.name):
-                continue
-            value = secret.value
-            if isinstance(value, bytes):
-                value = value.decode("utf-8")
-            default.set(secret.name, value, tags=dict(secret.tags) or None)
-            for reader in secret.readers:
-                p = state.add_principal(reader)
-                self._grant(default, p, "Key Vault Secrets User", ("get", "list"), secret.name)
-            for writer in secret.writers:
-                p = state.add_principal(writer)
-                self._grant(
-                    default, p, "Key Vault Secrets Officer", SECRET_PERMISSIONS, secret.name
-                )
         for item in extra.get("access_policies", []):
             vault = self._vault(item.get("vault"))
             principal = state.add_principal(item["identity"])
@@ -174,14 +176,76 @@ class AzureEmulator:
                 tags=item.get("tags"), enabled=bool(item.get("enabled", True)),
             )  # fmt: skip
 
-    def _vault(self, name: str | None) -> Any:
+    def _vault(self, name: str | None) -> Vault:
         vault = self.state.vault(name or DEFAULT_VAULT)
         if vault is None:
             vault = self.state.add_vault(name or DEFAULT_VAULT)
         return vault
 
-    @staticmethod
-    def _grant(vault: Any, principal: Principal, role: str, perms: Any, secret: str) -> None:
+
+def _check_extra(extra: dict[str, Any]) -> None:
+    """The ``azure`` section, checked before anything is stored."""
+    from .state import VAULT_NAME_RE
+
+    def fail(why: str) -> None:
+        raise SeedError(f"azure: {why}")
+
+    for name, opts in dict(extra.get("vaults", {})).items():
+        if not isinstance(name, str) or not VAULT_NAME_RE.fullmatch(name):
+            fail(f"vault name {name!r} is not valid: 3-24 letters, digits and '-'")
+        model = (opts or {}).get("permission_model", "rbac")
+        if model not in ("rbac", "access_policy"):
+            fail("permission_model is 'rbac' or 'access_policy'")
+    for item in extra.get("secrets", []):
+        why = check_secret_name(item.get("name"))
+        if why is not None:
+            fail(f"secret name {item.get('name')!r} is not valid: {why}")
+        if not isinstance(item.get("value"), str):
+            fail(f"secret {item.get('name')!r}: 'value' must be a string")
+    for item in extra.get("role_assignments", []):
+        if item.get("role") not in ROLES:
+            fail(f"unknown role {item.get('role')!r}; choose from {', '.join(ROLES)}")
+    for item in extra.get("access_policies", []):
+        perms = {str(p).lower() for p in item.get("secrets", ())} - {"all"}
+        unknown = perms - set(SECRET_PERMISSIONS)
+        if unknown:
+            fail(f"unknown secret permission(s): {', '.join(sorted(unknown))}")
+
+
+class _Hooks(SeedHooks):
+    """The kit's seed hooks for Key Vault: seeded secrets go to vault ``guard-demo``."""
+
+    name = "azure"
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def check_secret_name(self, name: str) -> str | None:
+        return check_secret_name(name)
+
+    def _default(self) -> Vault:
+        return self.state.vault(DEFAULT_VAULT) or self.state.add_vault(DEFAULT_VAULT)
+
+    def add_identity(self, identity: IdentitySpec) -> None:
+        principal = self.state.add_principal(identity.name, admin=identity.admin)
+        if identity.admin:
+            self._default().assign_role(principal.object_id, "Key Vault Secrets Officer")
+
+    def put_secret(self, secret: SecretSpec) -> None:
+        value = secret.value
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        self._default().set(secret.name, value, tags=dict(secret.tags) or None)
+
+    def grant_read(self, secret: SecretSpec, identity: str) -> None:
+        self._grant(secret.name, identity, "Key Vault Secrets User", ("get", "list"))
+
+    def grant_write(self, secret: SecretSpec, identity: str) -> None:
+        self._grant(secret.name, identity, "Key Vault Secrets Officer", SECRET_PERMISSIONS)
+
+    def _grant(self, secret: str, identity: str, role: str, perms: Iterable[str]) -> None:
+        vault = self._default()
+        principal = self.state.add_principal(identity)
         if vault.permission_model == "access_policy":
             vault.set_policy(principal.object_id, perms)
         else:

@@ -17,6 +17,32 @@ from .state import RECOVERABLE_DAYS, RECOVERY_LEVEL, Secret, Version
 
 DAY = 86400
 PAGE_SIZE = 25  # Key Vault's default and maximum ``maxresults``
+#: nesting Key Vault's request bodies never need (System.Text.Json's default MaxDepth is 64)
+MAX_DEPTH = 64
+#: a unix time Key Vault can hold (year 9999)
+MAX_TIME = 253402300799
+
+#: api-version values the service recognizes: azure-keyvault-secrets' ApiVersion enum and the
+#: ``api_versions_list`` of its generated operations (_generated/_operations/_operations.py)
+API_VERSIONS = frozenset({
+    "2015-06-01", "2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6-preview.2", "7.6",
+    "2025-06-01-preview", "2025-07-01", "2026-01-01-preview", "2026-03-01-preview", "2026-04-01",
+})  # fmt: skip
+LATEST_API_VERSION = "2026-04-01"
+#: ``outContentType`` (2025-06-01-preview and later): the SDK's ContentType enum
+OUT_CONTENT_TYPES = ("application/x-pkcs12", "application/x-pem-file")
+
+
+def check_api_version(query: dict[str, str]) -> None:
+    if "api-version" not in query:
+        raise errors.bad_parameter("The 'api-version' query parameter is missing.")
+    version = query["api-version"]
+    if version not in API_VERSIONS:
+        # the real service's text (Azure/azure-sdk-for-python#28595, azure-sdk-for-net#14789)
+        raise errors.bad_parameter(
+            f"The specified version ({version[:40]}) is not recognized. Consider using the latest "
+            f"supported version ({LATEST_API_VERSION})."
+        )
 
 
 def attributes(version: Version) -> dict[str, Any]:
@@ -73,18 +99,17 @@ def page(base: str, path: str, items: list[Any], query: dict[str, str]) -> dict[
     raw = query.get("maxresults")
     size = PAGE_SIZE
     if raw:
-        try:
-            size = int(raw)
-        except ValueError:
-            raise errors.bad_parameter("The value of maxresults is not valid.") from None
+        if not _decimal(raw):  # int() would take " 5", "+5" and non-ASCII digits
+            raise errors.bad_parameter("The value of maxresults is not valid.")
+        size = int(raw)
         if not 1 <= size <= PAGE_SIZE:
             raise errors.bad_parameter(
                 f"The value of maxresults must be between 1 and {PAGE_SIZE}."
             )
-    try:
-        start = int(query.get("$skiptoken") or 0)
-    except ValueError:
-        raise errors.bad_parameter("The $skiptoken is not valid.") from None
+    token = query.get("$skiptoken") or "0"
+    if not _decimal(token):
+        raise errors.bad_parameter("The $skiptoken is not valid.")
+    start = int(token)
     chunk = items[start : start + size]
     next_link = None
     if start + size < len(items):
@@ -130,16 +155,82 @@ class BackupCodec:
             raise errors.bad_parameter("Backup blob contains invalid or corrupt version.") from None
 
 
+def _decimal(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN, Infinity, -Infinity are not JSON (RFC 8259 section 6)
+
+
+def _depth_ok(raw: str) -> bool:
+    """Nesting at most MAX_DEPTH, counted outside strings, before json.loads recurses."""
+    depth, in_string, escaped = 0, False, False
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
+    """A request body as Key Vault reads it: a UTF-8 JSON object, strictly (no NaN/Infinity,
+    no lone surrogates, no number too large for a double, bounded nesting)."""
     if not body:
         return {}
+    invalid = errors.bad_parameter("The request body is not valid JSON.")
     try:
-        data = json.loads(body)
-    except ValueError:
-        raise errors.bad_parameter("The request body is not valid JSON.") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise invalid from None
+    if not _depth_ok(text):
+        raise invalid
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise invalid from None
     if not isinstance(data, dict):
         raise errors.bad_parameter("The request body must be a JSON object.")
+    if _has_lone_surrogate(data):
+        raise invalid
     return data
+
+
+def _unix_time(value: object, wire: str) -> int:
+    # ints and finite floats (JSON numbers); bool is an int to Python, not to Key Vault
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value == value and 0 <= value <= MAX_TIME:  # NaN != NaN; 1e400 is inf
+            return int(value)
+    raise errors.bad_parameter(f"attributes.{wire} must be a unix time.")
 
 
 def parse_attributes(data: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +245,5 @@ def parse_attributes(data: dict[str, Any]) -> dict[str, Any]:
         out["enabled"] = raw["enabled"]
     for wire, field in (("nbf", "not_before"), ("exp", "expires")):
         if wire in raw and raw[wire] is not None:
-            if not isinstance(raw[wire], (int, float)):
-                raise errors.bad_parameter(f"attributes.{wire} must be a unix time.")
-            out[field] = int(raw[wire])
+            out[field] = _unix_time(raw[wire], wire)
     return out

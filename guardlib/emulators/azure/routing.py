@@ -1,51 +1,73 @@
-"""Dispatch and servers: Key Vault and Entra ID over TLS (behind the gateway), and the App
-Service managed-identity endpoint over plain http on loopback (as on App Service).
+"""Key Vault dispatch, and the two servers: TLS (Key Vault + Entra ID, behind the gateway)
+and the App Service managed-identity endpoint (plain http on loopback, as on App Service).
 
-``KeyVaultApp.handle`` is a pure function of the request: identity (401), then policy (403),
-then the request itself. The servers only do I/O: HTTP/1.1 keep-alive, TCP_NODELAY, and TLS
-handshakes in the connection's own thread.
+``KeyVaultApp.handle_tls`` is a pure function of the request: identity (401), then policy
+(403), then the request itself. The identity endpoints live in ``identity_routing.py``. The
+servers are the kit's :class:`~guardlib.emulators.kit.server.LoopbackHTTPServer` (TCP_NODELAY,
+handshake and idle timeouts, strict ``Content-Length``), whose refusals are rendered here in
+Key Vault's own error format.
 """
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import json
-import socket
+import re
 import ssl
-import struct
-import threading
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..faults import Faults
+from ..kit import take_fault
+from ..kit.server import Handler, LoopbackHTTPServer, ResetConnection, Response
 from . import errors, protocol
 from .errors import KeyVaultError
 from .identity import (
-    ADMIN_NAME,
     AUTHORITY_HOST,
     KEY_VAULT_RESOURCE,
     TENANT_ID,
     Principal,
     TokenError,
     TokenIssuer,
-    site_of_header,
 )
+from .identity_routing import IdentityEndpoints, mi_error
 from .state import State, Vault
 
-Response = tuple[int, dict[str, str], bytes]
 VAULT_SUFFIX = ".vault.azure.net"
 CHALLENGE = (
     f'Bearer authorization="https://{AUTHORITY_HOST}/{TENANT_ID}", resource="{KEY_VAULT_RESOURCE}"'
 )
 _JSON = "application/json; charset=utf-8"
+#: what the real service reports in x-ms-keyvault-service-version (its build number)
+SERVICE_VERSION = "1.9.2497.1"
+REGION = "eastus"
+#: a client request id is echoed only if it is one short line of printable ASCII
+_CLIENT_REQUEST_ID = re.compile(r"[!-~]{1,256}")
+UNROUTED = "is not supported"
 
 
-class ResetConnection(Exception):
-    """Fault: drop the connection without an answer."""
+def _service_headers(headers: Any, client: str) -> dict[str, str]:
+    """The headers every Key Vault answer carries (success or error), as the service sends."""
+    out = {
+        "Cache-Control": "no-cache",
+        "Pragma": "no-cache",
+        "Expires": "-1",
+        "x-ms-keyvault-region": REGION,
+        "x-ms-request-id": str(uuid.uuid4()),
+        "x-ms-keyvault-service-version": SERVICE_VERSION,
+        "x-ms-keyvault-network-info": f"conn_type=Ipv4;addr={client};act_addr_fam=InterNetwork;",
+        "X-Content-Type-Options": "nosniff",
+        "Strict-Transport-Security": "max-age=31536000;includeSubDomains",
+    }
+    sent = headers.get("x-ms-client-request-id") if headers is not None else None
+    if sent and _CLIENT_REQUEST_ID.fullmatch(sent):
+        out["x-ms-client-request-id"] = sent
+    return out
+
+
+def render(exc: KeyVaultError, headers: Any = None, client: str = "127.0.0.1") -> Response:
+    out = {"Content-Type": _JSON, **_service_headers(headers, client), **exc.headers}
+    return exc.status, out, exc.body()
 
 
 class KeyVaultApp:
@@ -62,189 +84,59 @@ class KeyVaultApp:
         self.state = state
         self.issuer = issuer
         self.faults = faults
-        self.header_key = header_key
         self.name = name
+        self.identity = IdentityEndpoints(state, issuer, header_key)
         self.backups = protocol.BackupCodec()
 
     # -- entry points ---------------------------------------------------------------------
     def handle_tls(
-        self, method: str, host: str, target: str, headers: Any, body: bytes
+        self,
+        method: str,
+        host: str,
+        target: str,
+        headers: Any,
+        body: bytes,
+        client: str = "127.0.0.1",
     ) -> Response:
+        host = host.split(":", 1)[0].lower()
         try:
-            self._fault()
-            host = host.split(":", 1)[0].lower()
+            fault = take_fault(self.faults, self.name)
+            if fault is not None:
+                if fault.kind == "throttle":
+                    raise errors.throttled(fault.retry_after)
+                if fault.kind == "error":
+                    raise errors.server_error(fault.status)
+                raise ResetConnection
             parts = urlsplit(target)
-            query = dict(parse_qsl(parts.query, keep_blank_values=True))
             if host == AUTHORITY_HOST:
-                return self._entra(method, parts.path, headers, body)
+                return self.identity.entra(method, parts.path, body)
             if host.endswith(VAULT_SUFFIX):
-                return self._vault(method, host, parts.path, query, headers, body)
-            return _plain(404, f"guardlib offline cloud: no emulated service at {host}.")
+                return self._vault(method, host, parts.path, parts.query, headers, body, client)
+            return _plain(404, f"guardlib offline cloud: no emulated service at {host[:200]}.")
         except KeyVaultError as exc:
-            return exc.status, {"Content-Type": _JSON, **exc.headers}, exc.body()
+            return render(exc, headers, client)
+        except ResetConnection:
+            raise
+        except Exception:  # noqa: BLE001 - a bug must still answer, never drop or leak
+            return render(errors.server_error(500), headers, client)
 
     def handle_identity(self, method: str, target: str, headers: Any) -> Response:
         """The App Service managed-identity endpoint (``IDENTITY_ENDPOINT``)."""
-        parts = urlsplit(target)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if method != "GET":
-            return _mi_error(405, "Only GET is supported.")
-        site = site_of_header(self.header_key, headers.get("X-IDENTITY-HEADER") or "")
-        if site is None:
-            # App Service rejects a missing or wrong X-IDENTITY-HEADER (an SSRF guard)
-            return _mi_error(401, "The X-IDENTITY-HEADER header is missing or invalid.")
-        if query.get("api-version") != "2019-08-01":
-            return _mi_error(400, "The api-version parameter must be 2019-08-01.")
-        resource = query.get("resource", "")
-        if not resource:
-            return _mi_error(400, "The resource parameter is required.")
-        wanted = {k: query[k] for k in ("client_id", "object_id", "principal_id", "mi_res_id")
-                  if query.get(k)}  # fmt: skip
-        principal = self._mi_principal(site, wanted)
-        if principal is None:
-            return _mi_error(400, "Unable to load the proper Managed Identity.")
-        token, expires_on = self.issuer.issue(principal, audience=resource.rstrip("/"))
-        body = {
-            "access_token": token,
-            "expires_on": str(expires_on),
-            "resource": resource,
-            "token_type": "Bearer",
-            "client_id": principal.client_id,
-        }
-        return 200, {"Content-Type": _JSON}, json.dumps(body).encode()
-
-    # -- helpers --------------------------------------------------------------------------
-    def _fault(self) -> None:
-        fault = self.faults.next(self.name) if self.faults is not None else None
-        if fault is None:
-            return
-        if fault.kind == "latency":
-            fault.sleep()
-        elif fault.kind == "throttle":
-            raise errors.throttled(fault.retry_after)
-        elif fault.kind == "error":
-            raise errors.server_error(fault.status)
-        elif fault.kind == "reset":
-            raise ResetConnection
-
-    def _mi_principal(self, site: str, wanted: dict[str, str]) -> Principal | None:
-        if not wanted:  # system-assigned: only the administrator's site has one
-            return self.state.principals.get(ADMIN_NAME) if site == ADMIN_NAME else None
-        own = self.state.principals.get(site) or Principal.named(site)
-        candidates = list(self.state.principals.values()) if site == ADMIN_NAME else [own]
-        for principal in candidates:
-            if (
-                wanted.get("client_id", "").lower() == principal.client_id
-                or wanted.get("object_id", "").lower() == principal.object_id
-                or wanted.get("principal_id", "").lower() == principal.object_id
-                or wanted.get("mi_res_id", "").lower() == principal.resource_id.lower()
-            ):
-                return principal
-        return None
-
-    # -- Entra ID (login.microsoftonline.com) ---------------------------------------------
-    def _entra(self, method: str, path: str, headers: Any, body: bytes) -> Response:
-        segments = [s for s in path.split("/") if s]
-        if not segments:
-            return _aad_error(404, "invalid_request", "AADSTS90002: no tenant in the request.")
-        tenant = segments[0].lower()
-        rest = "/".join(segments[1:])
-        if tenant not in (TENANT_ID, "organizations", "common"):
-            return _aad_error(
-                400,
-                "invalid_tenant",
-                f"AADSTS90002: Tenant '{tenant[:64]}' not found. Check to make sure you have the "
-                "correct tenant ID and are signing into the correct cloud.",
-            )
-        base = f"https://{AUTHORITY_HOST}/{TENANT_ID}"
-        if method == "GET" and rest == "v2.0/.well-known/openid-configuration":
-            config = {
-                "token_endpoint": f"{base}/oauth2/v2.0/token",
-                "token_endpoint_auth_methods_supported": [
-                    "client_secret_post", "private_key_jwt", "client_secret_basic",
-                ],
-                "jwks_uri": f"https://{AUTHORITY_HOST}/{TENANT_ID}/discovery/v2.0/keys",
-                "response_modes_supported": ["query", "fragment", "form_post"],
-                "subject_types_supported": ["pairwise"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-                "scopes_supported": ["openid", "profile", "email", "offline_access"],
-                "issuer": f"https://{AUTHORITY_HOST}/{TENANT_ID}/v2.0",
-                "request_uri_parameter_supported": False,
-                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-                "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
-                "tenant_region_scope": "NA",
-                "cloud_instance_name": "microsoftonline.com",
-            }  # fmt: skip
-            return 200, {"Content-Type": _JSON}, json.dumps(config).encode()
-        if method == "GET" and rest == "discovery/instance":
-            # MSAL asks this after some failures (e.g. invalid_client) to refresh its aliases
-            discovery = {
-                "tenant_discovery_endpoint": f"https://{AUTHORITY_HOST}/{{tenant}}/v2.0/"
-                ".well-known/openid-configuration",
-                "api-version": "1.1",
-                "metadata": [{
-                    "preferred_network": AUTHORITY_HOST,
-                    "preferred_cache": "login.windows.net",
-                    "aliases": [AUTHORITY_HOST, "login.windows.net", "login.microsoft.com",
-                                "sts.windows.net"],
-                }],
-            }  # fmt: skip
-            return 200, {"Content-Type": _JSON}, json.dumps(discovery).encode()
-        if method == "POST" and rest == "oauth2/v2.0/token":
-            return self._client_credentials(body)
-        return _aad_error(404, "invalid_request", f"AADSTS90002: unknown endpoint /{rest[:80]}")
-
-    def _client_credentials(self, body: bytes) -> Response:
-        form = dict(parse_qsl(body.decode("utf-8", "replace")))
-        if form.get("grant_type") != "client_credentials":
-            return _aad_error(
-                400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported "
-                "grant type. Only client_credentials is emulated."
-            )  # fmt: skip
-        client_id = form.get("client_id", "")
-        principal = self.state.by_client_id(client_id)
-        if principal is None:
-            return _aad_error(
-                400,
-                "unauthorized_client",
-                f"AADSTS700016: Application with identifier '{client_id[:64]}' was not found in "
-                f"the directory '{TENANT_ID}'.",
-            )
-        if form.get("client_secret") != principal.client_secret:
-            return _aad_error(
-                401,
-                "invalid_client",
-                "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in "
-                f"the request is the client secret value, not the client secret ID, for a secret "
-                f"added to app '{principal.client_id}'.",
-            )
-        scope = form.get("scope", "").split()
-        resources = [s[: -len("/.default")] for s in scope if s.endswith("/.default")]
-        if len(resources) != 1:
-            return _aad_error(
-                400, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid. "
-                "Client credential flows must have a scope value with /.default suffixed to the "
-                "resource identifier (application ID URI)."
-            )  # fmt: skip
-        token, expires_on = self.issuer.issue(principal, audience=resources[0].rstrip("/"))
-        expires_in = expires_on - int(time.time())
-        answer = {
-            "token_type": "Bearer",
-            "expires_in": expires_in,
-            "ext_expires_in": expires_in,
-            "access_token": token,
-        }
-        return (
-            200,
-            {"Content-Type": _JSON, "Cache-Control": "no-store"},
-            json.dumps(answer).encode(),
-        )
+        try:
+            return self.identity.managed_identity(method, target, headers)
+        except Exception:  # noqa: BLE001 - a bug must still answer
+            return mi_error(500, "An unexpected error occurred.")
 
     # -- Key Vault --------------------------------------------------------------------------
     def _vault(
-        self, method: str, host: str, path: str, query: dict[str, str], headers: Any, body: bytes
+        self,
+        method: str,
+        host: str,
+        path: str,
+        raw_query: str,
+        headers: Any,
+        body: bytes,
+        client: str,
     ) -> Response:
         vault_name = host[: -len(VAULT_SUFFIX)]
         vault = self.state.vault(vault_name)
@@ -252,27 +144,20 @@ class KeyVaultApp:
             # on Azure the name would not resolve (DNS); say what to do instead
             return _plain(
                 404,
-                f"guardlib offline cloud: there is no vault named {vault_name!r}. Seed one, "
-                "e.g. cloud.seed({'azure': {'vaults': {'" + vault_name + "': {}}}}).",
+                f"guardlib offline cloud: there is no vault named {vault_name[:64]!r}. Seed "
+                "one, e.g. cloud.seed({'azure': {'vaults': {'<name>': {}}}}).",
             )
         principal = self._authenticate(headers)
-        if "api-version" not in query:
-            raise errors.bad_parameter("The 'api-version' query parameter is missing.")
+        query = dict(parse_qsl(raw_query, keep_blank_values=True))
+        protocol.check_api_version(query)
+        segments = _segments(path)
         base = f"https://{host}"
-        segments = [unquote(s) for s in path.split("/")[1:]]
-        if len(segments) > 2 and segments[-1] == "":
-            segments.pop()  # "/secrets/name/" is the latest version
         status, payload = self._dispatch(vault, principal, method, base, segments, query, body)
-        out_headers = {
-            "Content-Type": _JSON,
-            "Cache-Control": "no-cache",
-            "x-ms-keyvault-region": "eastus",
-            "x-ms-keyvault-service-version": "1.9.0.0",
-            "x-ms-request-id": str(uuid.uuid4()),
-        }
+        out = _service_headers(headers, client)
         if payload is None:
-            return status, {"Cache-Control": "no-cache"}, b""
-        return status, out_headers, json.dumps(payload).encode()
+            return status, out, b""
+        out["Content-Type"] = _JSON
+        return status, out, json.dumps(payload).encode()
 
     def _authenticate(self, headers: Any) -> Principal:
         auth = headers.get("Authorization") or ""
@@ -285,17 +170,11 @@ class KeyVaultApp:
             claims = self.issuer.verify(token.strip())
         except TokenError as exc:
             raise errors.unauthorized(str(exc), CHALLENGE) from None
-        if claims.get("tid") != TENANT_ID:
-            raise errors.unauthorized(
-                "AKV10032: Invalid issuer. Expected one of https://sts.windows.net/"
-                f"{TENANT_ID}/, found {claims.get('iss')}.",
-                CHALLENGE,
-            )
-        oid = str(claims.get("oid", ""))
+        oid = claims["oid"]
         known = self.state.by_object_id(oid)
         if known is not None:
             return known
-        return Principal("unknown", oid, str(claims.get("appid", "")))
+        return Principal("unknown", oid, claims["appid"])
 
     def _dispatch(
         self,
@@ -344,6 +223,11 @@ class KeyVaultApp:
                 return 200, {"value": self.backups.dump(secret)}
             if n in (2, 3) and method == "GET":
                 vault.authorize(who, "get", name)
+                out_type = query.get("outContentType")
+                if out_type is not None and out_type not in protocol.OUT_CONTENT_TYPES:
+                    raise errors.bad_parameter(
+                        f"The value of outContentType is not valid: {out_type[:64]!r}"
+                    )
                 secret, version = vault.get(name, seg[2] if n == 3 else "")
                 if not version.enabled:
                     raise errors.disabled("get")
@@ -376,118 +260,41 @@ class KeyVaultApp:
                 vault.authorize(who, "recover", name)
                 secret = vault.recover(name)
                 return 200, protocol.bundle(base, secret, secret.current(), with_value=False)
-        raise KeyVaultError(
-            400, "BadParameter", f"The request {method} {'/'.join(seg)[:200]} is not supported."
-        )
+        shown = "/".join(seg)[:200].encode("ascii", "backslashreplace").decode()
+        raise KeyVaultError(400, "BadParameter", f"The request {method} /{shown} {UNROUTED}.")
+
+
+def _segments(path: str) -> list[str]:
+    """The path's segments, each percent-decoded once. A dot segment, or a decoded one that
+    holds ``/``, ``\\`` or a control character, is refused (the service does not normalize
+    paths, so ``..`` or ``%2F`` can never reach another object)."""
+    raw = path.split("/")[1:] if path.startswith("/") else [path]
+    if len(raw) > 2 and raw[-1] == "":
+        raw.pop()  # "/secrets/name/" is the latest version
+    try:
+        segments = [unquote(s, errors="strict") if "%" in s else s for s in raw]
+    except UnicodeDecodeError:
+        raise errors.bad_parameter("The request URI contains an invalid name.") from None
+    for segment in segments:
+        if segment in (".", "..") or any(c in segment for c in "/\\") or not segment.isprintable():
+            shown = segment[:200].encode("ascii", "backslashreplace").decode()
+            raise errors.bad_parameter(f"The request URI contains an invalid name: {shown}")
+    return segments
 
 
 def _plain(status: int, text: str) -> Response:
     return status, {"Content-Type": "text/plain; charset=utf-8"}, text.encode()
 
 
-def _mi_error(status: int, message: str) -> Response:
-    body = {"statusCode": status, "message": message, "correlationId": str(uuid.uuid4())}
-    return status, {"Content-Type": _JSON}, json.dumps(body).encode()
-
-
-def _aad_error(status: int, error: str, description: str) -> Response:
-    body = {
-        "error": error,
-        "error_description": description,
-        "error_codes": [int(description[6:].split(":")[0]) if description[6:7].isdigit() else 0],
-        "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
-        "trace_id": str(uuid.uuid4()),
-        "correlation_id": str(uuid.uuid4()),
-    }
-    return status, {"Content-Type": _JSON}, json.dumps(body).encode()
-
-
 # -- servers ----------------------------------------------------------------------------------
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "guardlib-azure"
-    sys_version = ""
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-        return
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        try:
-            status, headers, payload = self.server.respond(self, body)
-        except ResetConnection:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-            raise
-        head = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"]
-        head.append(f"Date: {self.date_time_string()}\r\n")
-        for key, value in headers.items():
-            head.append(f"{key}: {value}\r\n")
-        head.append(f"Content-Length: {len(payload)}\r\n\r\n")
-        self.wfile.write("".join(head).encode("latin-1") + payload)
-
-    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _serve
-
-    def handle_one_request(self) -> None:
-        try:
-            super().handle_one_request()
-        except ResetConnection:
-            self.close_connection = True
+def _reject_kv(status: int, message: str) -> Response:
+    """The kit server's refusals (a bad Content-Length, a body too large...) as Key Vault
+    errors: the request never reached a handler, so it is a BadParameter."""
+    return render(KeyVaultError(status, "BadParameter", message))
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(
-        self,
-        respond: Callable[[_Handler, bytes], Response],
-        tls: ssl.SSLContext | None,
-    ) -> None:
-        self.respond = respond
-        self.tls = tls
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, addr = self.socket.accept()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock, addr
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        conn = request
-        try:
-            if self.tls is not None:
-                conn = self.tls.wrap_socket(request, server_side=True)
-            with self._open_lock:
-                self._open.add(conn)
-            self.RequestHandlerClass(conn, client_address, self)  # type: ignore[arg-type]
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            with self._open_lock:
-                self._open.discard(conn)
-            with contextlib.suppress(OSError):
-                conn.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return  # a client that hangs up is not an error worth printing
-
-    def close_all(self) -> None:
-        with self._open_lock:
-            conns, self._open = list(self._open), set()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                conn.close()
+def _reject_mi(status: int, message: str) -> Response:
+    return mi_error(status, message)
 
 
 class Servers:
@@ -495,36 +302,32 @@ class Servers:
 
     def __init__(self, app: KeyVaultApp, tls: ssl.SSLContext) -> None:
         self.app = app
-        self.tls = _Server(self._respond_tls, tls)
-        self.identity = _Server(self._respond_identity, None)
-        self._threads = [
-            threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2},
-                             name=f"guardlib-azure-{i}", daemon=True)
-            for i, s in enumerate((self.tls, self.identity))
-        ]  # fmt: skip
-        for thread in self._threads:
-            thread.start()
+        self.tls = LoopbackHTTPServer(
+            self._respond_tls, tls, reject=_reject_kv, name="guardlib-azure-tls"
+        )
+        self.identity = LoopbackHTTPServer(
+            self._respond_identity, None, reject=_reject_mi, name="guardlib-azure-identity"
+        )
+        self.tls.start()
+        self.identity.start()
 
-    def _respond_tls(self, handler: _Handler, body: bytes) -> Response:
+    def _respond_tls(self, handler: Handler, body: bytes) -> Response:
         host = handler.headers.get("Host") or ""
-        return self.app.handle_tls(handler.command, host, handler.path, handler.headers, body)
+        return self.app.handle_tls(
+            handler.command, host, handler.path, handler.headers, body, handler.client_address[0]
+        )
 
-    def _respond_identity(self, handler: _Handler, body: bytes) -> Response:
+    def _respond_identity(self, handler: Handler, body: bytes) -> Response:
         return self.app.handle_identity(handler.command, handler.path, handler.headers)
 
     @property
     def tls_address(self) -> tuple[str, int]:
-        host, port = self.tls.server_address[:2]
-        return str(host), int(port)
+        return self.tls.address
 
     @property
     def identity_url(self) -> str:
-        return f"http://127.0.0.1:{self.identity.server_address[1]}/msi/token"
+        return f"http://127.0.0.1:{self.identity.address[1]}/msi/token"
 
     def stop(self) -> None:
         for server in (self.tls, self.identity):
-            server.shutdown()
-            server.close_all()
-            server.server_close()
-        for thread in self._threads:
-            thread.join(2)
+            server.stop()

@@ -1,7 +1,8 @@
 """The in-memory model of Key Vault: vaults, secrets and their versions, deleted secrets,
 and the two permission models (access policies, Azure RBAC).
 
-Secret names follow ``^[0-9a-zA-Z-]{1,127}$`` and values go up to 25 KB, as on Azure.
+Secret names are 1-127 characters of ``0-9a-zA-Z-`` (matched in full: no trailing newline)
+and values go up to 25 KB, as on Azure.
 Deletion is soft (recoverable for 90 days) and completes at once: the SDK's delete/recover
 pollers then finish on their first poll.
 """
@@ -15,11 +16,14 @@ import time
 import uuid
 from collections.abc import Iterable
 
+from ..kit import CredentialBook
 from . import errors
-from .identity import RESOURCE_GROUP, SUBSCRIPTION_ID, Principal
+from .identity import ADMIN_NAME, RESOURCE_GROUP, SUBSCRIPTION_ID, Principal
 
-NAME_RE = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
-VAULT_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+#: always used with ``fullmatch``: ``$`` would accept a trailing newline
+NAME_RE = re.compile(r"[0-9a-zA-Z-]{1,127}")
+VERSION_RE = re.compile(r"[0-9a-zA-Z]{1,64}")
+VAULT_NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]")
 MAX_VALUE_BYTES = 25 * 1024
 MAX_TAGS = 15
 MAX_CONTENT_TYPE = 255
@@ -157,12 +161,14 @@ class Vault:
 
     # -- secrets --------------------------------------------------------------------------
     def _key(self, name: str) -> str:
-        if not NAME_RE.match(name):
-            raise errors.invalid_name(name)
-        return name.lower()  # Key Vault object names are case-insensitive
+        return secret_key(name)
 
     def get(self, name: str, version: str = "") -> tuple[Secret, Version]:
         key = self._key(name)
+        if version and not VERSION_RE.fullmatch(version):
+            raise errors.bad_parameter(
+                f"The request URI contains an invalid version: {version[:64]!r}"
+            )
         with self.lock:
             secret = self.secrets.get(key)
             if secret is None:
@@ -209,7 +215,7 @@ class Vault:
             return secret, version
 
     def update(self, name: str, version: str, changes: dict[str, object]) -> tuple[Secret, Version]:
-        _check_metadata(changes.get("content_type"), changes.get("tags"))  # type: ignore[arg-type]
+        _check_metadata(changes.get("content_type"), changes.get("tags"))
         with self.lock:
             secret, found = self.get(name, version)
             for field, value in changes.items():
@@ -273,7 +279,23 @@ class Vault:
             return secret
 
 
-def _check_metadata(content_type: str | None, tags: dict[str, str] | None) -> None:
+def check_secret_name(name: str) -> str | None:
+    """Why Key Vault cannot hold a secret called ``name`` (None: it can)."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        return "invalid name: Key Vault secret names are 1-127 characters of 0-9, a-z, A-Z and '-'"
+    return None
+
+
+def secret_key(name: str) -> str:
+    """The store key of a valid secret name, else the real 400."""
+    if check_secret_name(name) is not None:
+        raise errors.invalid_name(name)
+    return name.lower()  # Key Vault object names are case-insensitive
+
+
+def _check_metadata(content_type: object, tags: object) -> None:
+    if content_type is not None and not isinstance(content_type, str):
+        raise errors.bad_parameter("The content type must be a string.")
     if content_type is not None and len(content_type) > MAX_CONTENT_TYPE:
         raise errors.bad_parameter(
             f"Content type exceeds the maximum length of {MAX_CONTENT_TYPE} characters."
@@ -283,6 +305,10 @@ def _check_metadata(content_type: str | None, tags: dict[str, str] | None) -> No
             isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
         ):
             raise errors.bad_parameter("Tags must be a map of strings to strings.")
+        if any(len(k) > 512 or len(v) > 256 for k, v in tags.items()):
+            raise errors.bad_parameter(
+                "Tag names are at most 512 characters and tag values at most 256."
+            )
         if len(tags) > MAX_TAGS:
             raise errors.bad_parameter(f"The number of tags exceeds the maximum of {MAX_TAGS}.")
 
@@ -290,8 +316,10 @@ def _check_metadata(content_type: str | None, tags: dict[str, str] | None) -> No
 class State:
     """Every vault and identity of the emulated subscription/tenant."""
 
-    def __init__(self, default_vault: str) -> None:
+    def __init__(self, default_vault: str, credentials: CredentialBook | None = None) -> None:
         self.default_vault = default_vault
+        #: the ids and client secrets of this start (kept across ``reset``)
+        self.credentials = credentials if credentials is not None else CredentialBook()
         self.lock = threading.Lock()
         self.vaults: dict[str, Vault] = {}
         self.principals: dict[str, Principal] = {}
@@ -300,14 +328,14 @@ class State:
     def reset(self) -> None:
         with self.lock:
             self.vaults = {self.default_vault: Vault(self.default_vault)}
-            admin = Principal.named("admin", admin=True)
+            admin = Principal.minted(self.credentials, ADMIN_NAME, admin=True)
             self.principals = {admin.name: admin}
 
     def vault(self, name: str) -> Vault | None:
         return self.vaults.get(name.lower())
 
     def add_vault(self, name: str, permission_model: str = "rbac") -> Vault:
-        if not VAULT_NAME_RE.match(name):
+        if not isinstance(name, str) or not VAULT_NAME_RE.fullmatch(name):
             raise ValueError(f"invalid vault name {name!r}: 3-24 letters, digits and '-'")
         if permission_model not in ("rbac", "access_policy"):
             raise ValueError("permission_model is 'rbac' or 'access_policy'")
@@ -323,7 +351,8 @@ class State:
         with self.lock:
             principal = self.principals.get(name)
             if principal is None or (admin and not principal.admin):
-                principal = self.principals[name] = Principal.named(name, admin=admin)
+                principal = Principal.minted(self.credentials, name, admin=admin)
+                self.principals[name] = principal
             return principal
 
     def by_object_id(self, object_id: str) -> Principal | None:
@@ -333,7 +362,8 @@ class State:
         return None
 
     def by_client_id(self, client_id: str) -> Principal | None:
+        wanted = client_id.lower()
         for principal in list(self.principals.values()):
-            if principal.client_id == client_id.lower():
+            if principal.client_id == wanted:
                 return principal
         return None
