@@ -180,7 +180,6 @@ class AwsApp:
     def _secretsmanager(
         self, call: protocol.Call, caller: Caller, region: str, environ: dict[str, Any]
     ) -> Answer:
-        protocol.validate(call)
         state = self.state
         with state.lock:
             backend = state.secrets(region)
@@ -188,6 +187,7 @@ class AwsApp:
             self.authorizer.check(
                 caller, call.iam_action, resource, getattr(secret, "policy", None)
             )
+            protocol.validate(call)  # after authorization: a denied caller learns nothing more
             if call.action in UNEMULATED:
                 if secret is None and "SecretId" in call.params:
                     raise AwsError(
@@ -195,6 +195,8 @@ class AwsApp:
                         "Secrets Manager can't find the specified secret.",
                     )
                 raise AwsError(*UNEMULATED[call.action])
+            if call.action == "ListSecretVersionIds" and secret is not None:
+                return _json_answer(_list_secret_version_ids(call, secret))
             if call.action == "ListResourcePolicies":
                 return _json_answer(_list_resource_policies(call, secret))
             if call.action == "ValidateResourcePolicy":
@@ -221,6 +223,43 @@ def _json_answer(data: dict[str, Any]) -> Answer:
         ],
         payload,
     )
+
+
+def _list_secret_version_ids(call: protocol.Call, secret: Any) -> dict[str, Any]:
+    """ListSecretVersionIds as the service answers it (moto ignores both options): versions
+    without a staging label only with ``IncludeDeprecated``, newest first, ``MaxResults`` per
+    page (1-100, checked in ``protocol.validate``) with an opaque ``NextToken``."""
+    import base64
+
+    include = call.params.get("IncludeDeprecated") is True
+    versions = [(vid, v) for vid, v in secret.versions.items() if include or v["version_stages"]]
+    versions.sort(key=lambda item: item[1].get("createdate", 0), reverse=True)
+    start = 0
+    token = call.params.get("NextToken")
+    if token is not None:
+        try:
+            start = int(base64.urlsafe_b64decode(str(token).encode()).decode().removeprefix("v:"))
+        except (ValueError, UnicodeDecodeError):
+            raise AwsError("InvalidNextTokenException", "The NextToken value is invalid.") from None
+        if not 0 <= start <= len(versions):
+            raise AwsError("InvalidNextTokenException", "The NextToken value is invalid.")
+    size = call.params.get("MaxResults") or 100
+    page = versions[start : start + size]
+    out: dict[str, Any] = {
+        "ARN": secret.arn,
+        "Name": secret.name,
+        "Versions": [
+            {
+                "VersionId": vid,
+                "VersionStages": list(v["version_stages"]),
+                "CreatedDate": v.get("createdate"),
+            }
+            for vid, v in page
+        ],
+    }
+    if start + size < len(versions):
+        out["NextToken"] = base64.urlsafe_b64encode(f"v:{start + size}".encode()).decode()
+    return out
 
 
 def _list_resource_policies(call: protocol.Call, secret: Any) -> dict[str, Any]:
