@@ -14,6 +14,10 @@ The parser is python-dotenv's (``dotenv_values`` / ``load_dotenv``); guardlib on
 * :func:`compare_with_example` -- which keys of ``.env.example`` are missing from ``.env``.
 
 A failed load changes nothing: not the file, and not ``os.environ``.
+
+Every public function is wrapped in :func:`~guardlib.secret.forget_locals`: when one raises, the
+frames it ran (ours, python-dotenv's, ``subprocess``'s) keep no local variables, so a traceback
+that prints locals shows neither the file's text nor a copy of the environment.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -34,9 +39,10 @@ from guardlib.errors import (
     DotenvNotFoundError,
     DotenvParseError,
 )
+from guardlib.secret import forget_locals
 
 _DOTENV_LOGGER = "dotenv.main"
-_PARSE_WARNING = "python-dotenv could not parse statement starting at line %s"
+_PARSE_WARNING = re.compile(r"python-dotenv could not parse statement starting at line (\d+)")
 
 
 @dataclass(frozen=True)
@@ -73,14 +79,16 @@ def _capture_parse_warnings() -> Iterator[list[int]]:
     lines: list[int] = []
 
     def grab(record: logging.LogRecord) -> bool:
-        if record.msg == _PARSE_WARNING and record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            try:
-                lines.append(int(args[0]))  # type: ignore[call-overload]
-            except (TypeError, ValueError):
-                lines.append(0)
-            return False  # swallow: we report it as an error ourselves
-        return True
+        # match the formatted text: a filter that ran first (a RedactingFilter on this logger)
+        # may already have merged record.args into record.msg
+        try:
+            found = _PARSE_WARNING.fullmatch(record.getMessage())
+        except Exception:
+            return True
+        if found is None:
+            return True
+        lines.append(int(found.group(1)))
+        return False  # swallow: we report it as an error ourselves
 
     logger = logging.getLogger(_DOTENV_LOGGER)
     logger.addFilter(grab)
@@ -94,6 +102,7 @@ def _display(path: str | os.PathLike[str]) -> str:
     return os.fspath(path)
 
 
+@forget_locals
 def read_env_file(
     path: str | os.PathLike[str] = ".env", *, encoding: str = "utf-8", interpolate: bool = True
 ) -> dict[str, str | None]:
@@ -171,16 +180,28 @@ def _check_parsed(shown: str, bad_lines: list[int], values: dict[str, str | None
             f"Expected KEY=value (quote values that contain spaces or #). "
             f"Nothing was loaded; the content is not shown.",
         )
-    for key, value in values.items():
-        if not key or "=" in key or "\x00" in key or (value is not None and "\x00" in value):
-            raise DotenvParseError(
-                shown,
-                (),
-                f"{shown}: a key or value cannot be exported to the environment "
-                f"(empty key, '=' in a key, or a NUL character). Nothing was loaded.",
-            )
+    if not all(_exportable(key, value) for key, value in values.items()):
+        raise DotenvParseError(
+            shown,
+            (),
+            f"{shown}: a key or value cannot be exported to the environment (empty key, '=' in "
+            f"a key, a NUL character, or text the environment cannot encode). Nothing was loaded.",
+        )
 
 
+def _exportable(key: str, value: str | None) -> bool:
+    if not key or "=" in key or "\x00" in key or (value is not None and "\x00" in value):
+        return False
+    try:  # what os.environ[key] = value does; it would raise halfway through a load
+        os.fsencode(key)
+        if value is not None:
+            os.fsencode(value)
+    except UnicodeError:
+        return False
+    return True
+
+
+@forget_locals
 def load_env_file(
     path: str | os.PathLike[str] = ".env",
     *,
@@ -279,6 +300,7 @@ class GitStatus:
         return f"{self.path}: PROBLEM\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
+@forget_locals
 def git_status(path: str | os.PathLike[str] = ".env") -> GitStatus:
     """Ask git whether ``path`` would be committed: ``git check-ignore`` and ``git ls-files``.
 
@@ -334,6 +356,7 @@ class ExampleComparison:
         return f"missing from .env: {keys(self.missing)}\nnot in .env.example: {keys(self.extra)}"
 
 
+@forget_locals
 def compare_with_example(
     env_path: str | os.PathLike[str] = ".env",
     example_path: str | os.PathLike[str] = ".env.example",

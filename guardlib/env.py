@@ -11,7 +11,10 @@
 
 Every error is raised *outside* the ``except`` block that detected the problem, so the
 original exception (``int()``'s message and ``JSONDecodeError.doc`` both contain the value) is
-not even attached as ``__context__``.
+not even attached as ``__context__``. Inside, a value read from the environment is held in a
+``Secret``, and every public function is wrapped in :func:`~guardlib.secret.forget_locals`: when
+it raises, the frames it ran keep no local variables (no value, no ``environ`` mapping) for a
+traceback that prints locals -- ``capture_locals=True``, ``%xmode Verbose``, ``rich``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 from guardlib.errors import InvalidVariableError, MissingVariableError
-from guardlib.secret import Secret
+from guardlib.secret import Secret, forget_locals
 
 T = TypeVar("T")
 
@@ -49,30 +52,31 @@ def how_to_set(name: str) -> str:
     )
 
 
-def _read(name: str, environ: Mapping[str, str] | None, allow_empty: bool) -> str | None:
-    source = os.environ if environ is None else environ
-    raw = source.get(name)
-    if raw is None:
+def _read(name: str, environ: Mapping[str, str] | None, allow_empty: bool) -> Secret[str] | None:
+    if not isinstance(name, str):
+        # os.environ would raise from inside its own methods, whose `self` prints every variable
+        raise TypeError(f"a variable name must be a str, not {type(name).__name__}")
+    raw = (os.environ if environ is None else environ).get(name)
+    if raw is None or (raw == "" and not allow_empty):
         return None
-    if raw == "" and not allow_empty:
-        return None
-    return raw
+    return Secret(raw, name=name)
 
 
 def _missing(name: str, environ: Mapping[str, str] | None) -> MissingVariableError:
-    source = os.environ if environ is None else environ
-    state = "is set but empty" if source.get(name) == "" else "is not set"
+    empty = (os.environ if environ is None else environ).get(name) == ""
+    state = "is set but empty" if empty else "is not set"
     return MissingVariableError(name, f"Environment variable {name} {state}.\n{how_to_set(name)}")
 
 
+@forget_locals
 def require(
     name: str, *, environ: Mapping[str, str] | None = None, allow_empty: bool = False
 ) -> Secret[str]:
     """Return the variable ``name`` as a ``Secret``; raise ``MissingVariableError`` if unset."""
-    raw = _read(name, environ, allow_empty)
-    if raw is None:
+    found = _read(name, environ, allow_empty)
+    if found is None:
         raise _missing(name, environ)
-    return Secret(raw, name=name)
+    return found
 
 
 @overload
@@ -91,6 +95,7 @@ def optional(
     environ: Mapping[str, str] | None = ...,
     allow_empty: bool = ...,
 ) -> Secret[str] | None: ...
+@forget_locals
 def optional(
     name: str,
     default: str | None = None,
@@ -102,10 +107,10 @@ def optional(
 
     With no default, an unset variable gives ``None`` (test it with ``is None``).
     """
-    raw = _read(name, environ, allow_empty)
-    if raw is None:
+    found = _read(name, environ, allow_empty)
+    if found is None:
         return None if default is None else Secret(default, name=name)
-    return Secret(raw, name=name)
+    return found
 
 
 def _typed(
@@ -115,15 +120,15 @@ def _typed(
     expected: str,
     parse: Callable[[str], T],
 ) -> Secret[T]:
-    raw = _read(name, environ, allow_empty=False)
-    if raw is None:
+    found = _read(name, environ, allow_empty=False)
+    if found is None:
         if default is _MISSING:
             raise _missing(name, environ)
         return Secret(default, name=name)
     ok = True
     value: Any = None
     try:
-        value = parse(raw)
+        value = parse(found.reveal())
     except (ValueError, TypeError, RecursionError):
         ok = False
     if not ok:
@@ -154,6 +159,7 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError
 
 
+@forget_locals
 def integer(
     name: str, *, default: int = _MISSING, environ: Mapping[str, str] | None = None
 ) -> Secret[int]:
@@ -161,6 +167,7 @@ def integer(
     return _typed(name, default, environ, "an integer (like 8080)", _parse_int)
 
 
+@forget_locals
 def boolean(
     name: str, *, default: bool = _MISSING, environ: Mapping[str, str] | None = None
 ) -> Secret[bool]:
@@ -173,6 +180,7 @@ def boolean(
     )
 
 
+@forget_locals
 def url(
     name: str,
     *,
@@ -194,6 +202,7 @@ def url(
     return _typed(name, default, environ, expected, parse)
 
 
+@forget_locals
 def json_value(
     name: str, *, default: Any = _MISSING, environ: Mapping[str, str] | None = None
 ) -> Secret[Any]:

@@ -1,5 +1,17 @@
 """``Secret``: a value that will not print, log, pickle, serialise or display itself by accident.
 
+What it protects against: *accidents*. A ``Secret`` shows a mask through ``print``, ``repr``,
+f-strings and ``%``-formatting, ``logging`` arguments, tracebacks that print local variables
+(``traceback`` with ``capture_locals=True``, IPython's ``%xmode Verbose``, ``rich``), and notebook
+display; ``pickle`` and ``json.dumps`` refuse it.
+
+What it cannot protect against: code in the same process that goes looking. ``.reveal()`` hands
+the value to anyone who calls it, and the value is an ordinary object in memory, reachable through
+``gc.get_objects()``, frame inspection (``inspect``, ``sys._getframe``), a debugger, a core or
+memory dump, or ``/proc/self/mem``. Nor does it wipe memory: Python strings are immutable and
+copies may remain after the ``Secret`` is gone. A revealed value is a plain ``str`` again: to
+keep it out of logs and tracebacks, register it with :mod:`guardlib.redact`.
+
 Design decisions (each one closes a channel a value could leak through):
 
 * ``repr``/``str``/``format``/``%``-formatting/IPython display all render a fixed mask
@@ -20,15 +32,23 @@ Design decisions (each one closes a channel a value could leak through):
   exactly where a secret must not go implicitly. ``copy``/``deepcopy`` return a new ``Secret``.
 * ``json.dumps`` raises the standard ``TypeError`` ("not JSON serializable"), without the value.
 * The instance is immutable and has no ``__dict__`` (``vars()`` shows nothing).
+
+:func:`forget_locals` is the other half, for library code: when a decorated function raises, the
+frames it ran keep no local variables on the traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+import sys
+import traceback
+from collections.abc import Callable
 from html import escape
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 MASK = "**********"
 
@@ -54,6 +74,7 @@ class Secret(Generic[T]):
         if isinstance(value, Secret):
             value = value.reveal()
         if name is not None and not isinstance(name, str):
+            del value  # not even in this frame's locals on the traceback
             raise TypeError("Secret name must be a str or None")
         object.__setattr__(self, "_secret_value", value)
         object.__setattr__(self, "_secret_name", name)
@@ -70,9 +91,10 @@ class Secret(Generic[T]):
 
     # -- rendering channels: always the mask ----------------------------------------------
     def __repr__(self) -> str:
-        if self._secret_name is None:
+        name = getattr(self, "_secret_name", None)  # unset if __init__ raised (a traceback's self)
+        if name is None:
             return f"Secret({MASK!r})"
-        return f"Secret(name={self._secret_name!r}, value={MASK!r})"
+        return f"Secret(name={name!r}, value={MASK!r})"
 
     def __str__(self) -> str:
         return MASK
@@ -158,3 +180,44 @@ def reveal(value: Secret[T] | T) -> T:
     if isinstance(value, Secret):
         return value.reveal()
     return value
+
+
+def forget_locals(func: Callable[P, T]) -> Callable[P, T]:
+    """Decorate a library function so that, if it raises, no frame it ran keeps its locals.
+
+    A traceback holds every frame the exception passed through, and renderers that show local
+    variables (``traceback`` with ``capture_locals=True``, IPython's ``%xmode Verbose``,
+    ``rich.traceback``) print them: a ``raw`` or ``text`` variable there prints a secret. On the
+    way out this clears (``frame.clear()``, via :func:`traceback.clear_frames`) every finished
+    frame on the traceback of the exception *and* of the exceptions chained to it during the call
+    -- ``raise ... from None`` only hides ``__context__`` from display, the exception and its
+    frames stay attached (https://docs.python.org/3/library/exceptions.html#exception-context).
+    The chain is followed down to the exception the caller was already handling, if any: the
+    caller's own frames are left alone.
+    """
+
+    @functools.wraps(func)
+    def without_locals(*args: P.args, **kwargs: P.kwargs) -> T:
+        outer = sys.exc_info()[1]
+        try:
+            return func(*args, **kwargs)
+        except BaseException as exc:
+            del args, kwargs  # this frame stays on the traceback: keep nothing in it
+            _clear_chain(exc, outer)
+            del outer
+            raise
+
+    return without_locals
+
+
+def _clear_chain(exc: BaseException, stop: BaseException | None) -> None:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or current is stop or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        traceback.clear_frames(current.__traceback__)  # skips frames still executing
+        todo += [current.__cause__, current.__context__]
+        todo += getattr(current, "exceptions", ())  # an ExceptionGroup's members
