@@ -57,3 +57,31 @@ def read(client: Any, path: str) -> Any:
         path=path, mount_point="secret", raise_on_deleted_version=True
     )
     return out["data"]["data"]
+
+
+def raw(
+    cloud: emulators.OfflineCloud,
+    method: str,
+    path: str,
+    token: str | None,
+    body: object = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request exactly as written (no client-side path clean-up), as an attacker sends it."""
+    import http.client
+    import json
+
+    port = cloud["vault"].backend()[1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        sent = dict(headers or {})
+        if token is not None:
+            sent["X-Vault-Token"] = token
+        data = None if body is None else json.dumps(body)
+        if data is not None:
+            sent["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=sent)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()

@@ -1,50 +1,175 @@
-"""Set up and wipe the dev server through its HTTP API, as the root token.
+"""Set up, seed and wipe the dev server through its HTTP API, as the root token.
 
 Layout (seed.py docstring): KV v2 ``secret/<name>`` holding ``{"value": ...}``; an ACL policy per
 identity (``read`` on what it reads; ``create``/``update``/``read`` on what it writes); an AppRole
-per identity, bound to that policy, with a fixed role id and secret id so an applied
-environment stays valid across reset + re-seed.
+per identity, bound to that policy.
+
+The AppRole role id and secret id of an identity are minted at random the first time they are
+needed (:class:`~guardlib.emulators.kit.CredentialBook`, one per server start) and then pinned
+on the server (``role-id``, ``custom-secret-id``), so an environment handed out once stays valid
+across ``reset()`` + re-seed, and nothing can compute them from a name.
+
+Seeding goes through the kit's :func:`~guardlib.emulators.kit.apply_seed`: every secret name is
+checked by :func:`check_secret_name` (and every identity against the built-in policy names)
+before anything reaches the server, so a bad seed changes nothing.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
+import re
 import urllib.error
+import urllib.parse
 import urllib.request
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..seed import ADMIN, SeedError, SeedSpec
+from ..kit import CredentialBook, apply_seed
+from ..kit.credentials import random_uuid
+from ..seed import ADMIN, SeedError
+
+if TYPE_CHECKING:
+    from ..seed import IdentitySpec, SecretSpec, SeedSpec
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-BUILTIN_POLICIES = {"root", "default"}
+#: policies OpenBao itself owns: ``root`` and ``response-wrapping`` cannot be written, and
+#: ``default`` is attached to *every* token, so an identity with one of these names would
+#: either fail half-way or widen everyone's access. ``control-group`` is reserved in Vault.
+BUILTIN_POLICIES = frozenset({"root", "default", "response-wrapping", "control-group"})
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "LIST"})
+
+_PART = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+#: What a seeded secret may be called: '/'-separated parts of letters, digits, '-', '_' and
+#: '.', each starting with a letter or digit, no '..'. Everything else is refused because it is
+#: URL syntax (``?`` ``#`` ``%``: the request would address another secret), an ACL glob
+#: (``*`` ``+``, or ``{{...}}`` templating in OpenBao's HCL policies), HCL string syntax
+#: (``"`` ``\\``), or a path Go would clean into another one (``//``, ``.``, ``..``, a leading
+#: or trailing ``/``; OpenBao answers those with a redirect to the cleaned path).
+SECRET_NAME_RE = re.compile(rf"(?!.*\.\.){_PART}(?:/{_PART})*")
+SECRET_NAME_MAX = 255
+#: API paths the admin helpers send: the same parts, optionally ending in '/' (a LIST)
+_API_PATH_RE = re.compile(rf"(?!.*\.\.){_PART}(?:/{_PART})*/?")
+_IDENTITY_RE = re.compile(r"[a-z][a-z0-9-]{2,29}")  # what SeedSpec accepts
+_TOKEN_RE = re.compile(r"[\x21-\x7e]{1,512}")
+_REDACTED = "[redacted]"
 
 
 class VaultApiError(RuntimeError):
-    def __init__(self, status: int, path: str, errors: list[str]) -> None:
-        super().__init__(f"OpenBao {status} on {path}: {'; '.join(errors) or 'no detail'}")
+    """OpenBao refused a request. The message says where and why, never a value that was sent
+    (OpenBao quotes some inputs back, e.g. ``invalid duration "..."``)."""
+
+    def __init__(
+        self, status: int, path: str, errors: list[str], *, redact: tuple[str, ...] = ()
+    ) -> None:
         self.status = status
+        self.path = path
+        self.errors = [_scrub(str(e), redact).strip() for e in errors]
+        super().__init__(f"OpenBao {status} on {path}: {'; '.join(self.errors) or 'no detail'}")
 
 
-def fixed_uuid(kind: str, name: str) -> str:
-    h = hashlib.sha256(f"guardlib-vault-{kind}-{name}".encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+class VaultInputError(ValueError):
+    """A bad argument to an admin helper (caught before anything is sent)."""
+
+
+def check_secret_name(name: str) -> str | None:
+    """Why OpenBao cannot safely hold a seeded secret called ``name`` (None: it can)."""
+    if not isinstance(name, str) or not name:
+        return "a name is a non-empty string"
+    if len(name) > SECRET_NAME_MAX:
+        return f"at most {SECRET_NAME_MAX} characters"
+    if SECRET_NAME_RE.fullmatch(name):
+        return None
+    hint = ""
+    if any(c in name for c in "*+{}"):
+        hint = " ('*', '+' and '{{' are globs and templates in an ACL policy)"
+    elif any(c in name for c in "?#%"):
+        hint = " ('?', '#' and '%' are URL syntax: the request would address another path)"
+    elif ".." in name or "//" in name or name.startswith(("/", ".")) or name.endswith("/"):
+        hint = " (a path with '..', '//' or a leading '/' or '.' is cleaned into another one)"
+    return (
+        "KV v2 names here are letters, digits, '-', '_' and '.', in '/'-separated parts that "
+        f"each start with a letter or digit{hint}"
+    )
+
+
+def _check_identity(name: object) -> str:
+    if not isinstance(name, str) or not _IDENTITY_RE.fullmatch(name):
+        raise VaultInputError(
+            "identity names are 3-30 characters of a-z, 0-9 and '-', starting with a letter"
+        )
+    return name
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def _quote(path: str) -> str:
+    return urllib.parse.quote(path, safe="/")
+
+
+def _scrub(text: str, redact: tuple[str, ...]) -> str:
+    for value in sorted(redact, key=len, reverse=True):
+        text = text.replace(value, _REDACTED)
+    return text
 
 
 class Admin:
-    def __init__(self, addr: str, token: str) -> None:
+    """The dev server as its administrator: raw requests, seeding (the kit's ``SeedHooks``),
+    AppRole logins, reset."""
+
+    #: the cloud's name in seeds (``SeedHooks.name``)
+    name = "vault"
+
+    def __init__(self, addr: str, token: str, book: CredentialBook | None = None) -> None:
         self.addr = addr
         self.token = token
-        #: identity -> {"read": set(name), "write": set(name)}
+        #: AppRole role ids and secret ids of this server start, minted on first use
+        self.book = book if book is not None else CredentialBook()
+        #: identity -> {"read": set(name), "write": set(name), "admin": set()}
         self.grants: dict[str, dict[str, set[str]]] = {}
 
     def request(
         self, method: str, path: str, body: Any = None, token: str | None = None
     ) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
+        """``method`` on ``/v1/<path>``; the JSON answer (``{}`` for a LIST of nothing).
+
+        Raises :class:`VaultInputError` for a bad argument, :class:`VaultApiError` when OpenBao
+        refuses, ``ConnectionError`` when it cannot be reached."""
+        if method not in METHODS:
+            raise VaultInputError(f"method must be one of {', '.join(sorted(METHODS))}")
+        if not isinstance(path, str) or not _API_PATH_RE.fullmatch(path):
+            raise VaultInputError(
+                "path must be '/'-separated parts of letters, digits, '-', '_' and '.' "
+                "(no leading '/', no '..', no query or fragment)"
+            )
+        return self._send(method, path, body, token)
+
+    def _send(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """``request`` for a path that is already URL-safe (checked, or quoted from a listing)."""
+        token = self.token if token is None else token
+        if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
+            raise VaultInputError("token must be printable ASCII without spaces")
+        if body is not None and not isinstance(body, Mapping):
+            raise VaultInputError("body must be a mapping (a JSON object) or None")
+        try:
+            data = None if body is None else json.dumps(body).encode()
+        except (TypeError, ValueError):  # the message would name the type only, but be sure
+            raise VaultInputError(
+                "body must hold only JSON values (bytes go in as base64 text)"
+            ) from None
         req = urllib.request.Request(f"{self.addr}/v1/{path}", data=data, method=method)  # noqa: S310
-        req.add_header("X-Vault-Token", token or self.token)
+        req.add_header("X-Vault-Token", token)
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
@@ -55,9 +180,15 @@ class Admin:
                 return {}
             try:
                 errs = json.loads(exc.read() or b"{}").get("errors", [])
-            except ValueError:
+            except (ValueError, AttributeError):
                 errs = []
-            raise VaultApiError(exc.code, path, errs) from None
+            redact = (token, *(s for s in _strings(body) if len(s) >= 4))
+            raise VaultApiError(exc.code, path, list(errs or []), redact=redact) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ConnectionError(
+                f"OpenBao at {self.addr} is not reachable ({type(reason).__name__})"
+            ) from None
         result: dict[str, Any] = json.loads(raw) if raw else {}
         return result
 
@@ -66,31 +197,46 @@ class Admin:
         if "approle/" not in mounts:
             self.request("POST", "sys/auth/approle", {"type": "approle"})
 
-    # -- seeding -----------------------------------------------------------------------------
+    # -- seeding: the kit's SeedHooks ------------------------------------------------------
     def apply_seed(self, spec: SeedSpec) -> None:
         extra = dict(spec.extra.get("vault", {}))
         if extra:
             raise SeedError(f"vault: unknown seed field(s) {', '.join(sorted(extra))}")
-        for ident in spec.identities.values():
-            if ident.name != ADMIN:
-                self.grants.setdefault(ident.name, {"read": set(), "write": set(), "admin": set()})
-                if ident.admin:
-                    self.grants[ident.name]["admin"].add("*")
-        for secret in spec.secrets:
-            if not secret.for_cloud("vault"):
-                continue
-            value = secret.value
-            if isinstance(value, bytes):  # KV holds JSON: bytes go in as base64 text
-                value = base64.b64encode(value).decode()
-            self.request("POST", f"secret/data/{secret.name}", {"data": {"value": value}})
-            for reader in secret.readers:
-                if reader != ADMIN:
-                    self.grants[reader]["read"].add(secret.name)
-            for writer in secret.writers:
-                if writer != ADMIN:
-                    self.grants[writer]["write"].add(secret.name)
-        for name in self.grants:
+        reserved = sorted(set(spec.identities) & BUILTIN_POLICIES)
+        if reserved:  # checked with the names, before anything reaches the server
+            raise SeedError(
+                f"vault: identity {reserved[0]!r} is the name of a built-in OpenBao policy "
+                "(root, default, response-wrapping, control-group): choose another name"
+            )
+        apply_seed(self, spec)
+        for name in sorted(self.grants):
             self._write_identity(name)
+
+    def check_secret_name(self, name: str) -> str | None:
+        return check_secret_name(name)
+
+    def _grant(self, identity: str) -> dict[str, set[str]]:
+        return self.grants.setdefault(identity, {"read": set(), "write": set(), "admin": set()})
+
+    def add_identity(self, identity: IdentitySpec) -> None:
+        if identity.name != ADMIN:
+            grant = self._grant(identity.name)
+            if identity.admin:
+                grant["admin"].add("*")
+
+    def put_secret(self, secret: SecretSpec) -> None:
+        value = secret.value
+        if isinstance(value, bytes):  # KV holds JSON: bytes go in as base64 text
+            value = base64.b64encode(value).decode()
+        self.request("POST", f"secret/data/{secret.name}", {"data": {"value": value}})
+
+    def grant_read(self, secret: SecretSpec, identity: str) -> None:
+        if identity != ADMIN:
+            self._grant(identity)["read"].add(secret.name)
+
+    def grant_write(self, secret: SecretSpec, identity: str) -> None:
+        if identity != ADMIN:
+            self._grant(identity)["write"].add(secret.name)
 
     def _write_identity(self, name: str) -> None:
         grant = self.grants[name]
@@ -98,6 +244,7 @@ class Admin:
         if grant["admin"]:
             rules.append('path "*" {\n  capabilities = ["create", "read", "update", "delete", '
                          '"list", "sudo"]\n}')  # fmt: skip
+        # names passed check_secret_name: no glob, quote or template can reach the HCL
         for secret in sorted(grant["read"] - grant["write"]):
             rules.append(f'path "secret/data/{secret}" {{\n  capabilities = ["read"]\n}}')
         for secret in sorted(grant["write"]):
@@ -109,22 +256,28 @@ class Admin:
         policy = "\n".join(rules) or "# no access yet\n"
         self.request("PUT", f"sys/policies/acl/{name}", {"policy": policy})
         self.request("POST", f"auth/approle/role/{name}", {"token_policies": [name]})
-        self.request(
-            "POST", f"auth/approle/role/{name}/role-id", {"role_id": fixed_uuid("role", name)}
+        role_id, secret_id = self.approle(name)
+        self.request("POST", f"auth/approle/role/{name}/role-id", {"role_id": role_id})
+        found = self.request(
+            "POST", f"auth/approle/role/{name}/secret-id/lookup", {"secret_id": secret_id}
         )
-        secret_id = fixed_uuid("secret", name)
-        listed = self.request("LIST", f"auth/approle/role/{name}/secret-id")
-        if not listed.get("data", {}).get("keys"):
+        if not found.get("data"):
             self.request(
                 "POST", f"auth/approle/role/{name}/custom-secret-id", {"secret_id": secret_id}
             )
 
     def approle(self, name: str) -> tuple[str, str]:
-        """(role id, secret id) of an identity; for one never seeded, an AppRole login with
-        them fails (400 invalid role or secret ID), as it would against a real server."""
-        return fixed_uuid("role", name), fixed_uuid("secret", name)
+        """(role id, secret id) of an identity, random per server start. For one never seeded,
+        an AppRole login with them fails (400 invalid role or secret ID), as it would against
+        a real server; once it is seeded, the same pair logs in."""
+        name = _check_identity(name)
+        return (
+            self.book.get("approle-role-id", name, random_uuid),
+            self.book.get("approle-secret-id", name, random_uuid),
+        )
 
     def login(self, name: str) -> str:
+        """A token from an AppRole login as ``name`` (VaultApiError 400 if never seeded)."""
         role_id, secret_id = self.approle(name)
         out = self.request(
             "POST", "auth/approle/login", {"role_id": role_id, "secret_id": secret_id}
@@ -134,18 +287,21 @@ class Admin:
 
     # -- reset -------------------------------------------------------------------------------
     def reset(self) -> None:
+        """Wipe KV data, ACL policies and AppRoles. Issued tokens stay: they carry only policy
+        *names*, which grant nothing until a seed writes those policies again."""
+        # what is listed may have been written by anyone (hvac, the CLI): quote, do not judge
         self._wipe_kv("")
-        for role in self.request("LIST", "auth/approle/role").get("data", {}).get("keys", []):
-            self.request("DELETE", f"auth/approle/role/{role}")
-        for policy in self.request("LIST", "sys/policies/acl").get("data", {}).get("keys", []):
+        for role in self._send("LIST", "auth/approle/role").get("data", {}).get("keys", []):
+            self._send("DELETE", f"auth/approle/role/{_quote(role)}")
+        for policy in self._send("LIST", "sys/policies/acl").get("data", {}).get("keys", []):
             if policy not in BUILTIN_POLICIES:
-                self.request("DELETE", f"sys/policies/acl/{policy}")
+                self._send("DELETE", f"sys/policies/acl/{_quote(policy)}")
         self.grants.clear()
 
     def _wipe_kv(self, prefix: str) -> None:
-        keys = self.request("LIST", f"secret/metadata/{prefix}").get("data", {}).get("keys", [])
-        for key in keys:
+        listed = self._send("LIST", f"secret/metadata/{_quote(prefix)}")
+        for key in listed.get("data", {}).get("keys", []):
             if key.endswith("/"):
                 self._wipe_kv(prefix + key)
             else:
-                self.request("DELETE", f"secret/metadata/{prefix}{key}")
+                self._send("DELETE", f"secret/metadata/{_quote(prefix + key)}")

@@ -4,11 +4,18 @@
 creates a root token with the id we give it. It listens on plain http on 127.0.0.1 (loopback
 only; ``-dev-tls`` would add a second CA to trust for nothing a course needs). The child gets
 its own process group (killed as a group on stop) and, on Linux, dies with its parent.
+
+The root token goes to the child in its environment (``BAO_DEV_ROOT_TOKEN_ID``; HashiCorp's
+``vault`` reads ``VAULT_DEV_ROOT_TOKEN_ID``), never on the command line, which every local
+user can read in ``/proc/<pid>/cmdline``; ``-dev-no-store-token`` keeps it out of
+``~/.vault-token``. The dev server still prints the root token and unseal key to its log, so
+the log is created owner-only (0600) inside the caller's private work folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -32,14 +39,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the child
+    """PR_SET_PDEATHSIG: SIGTERM when the thread that forked us ends (prctl(2): it is tied to
+    the *thread*, so start the server from a thread that lives as long as the process, as
+    the lifecycle does). If the parent already died before prctl ran, exit now."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass
+        return
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class DevServer:
@@ -56,17 +68,19 @@ class DevServer:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        # the child gets its own copy of the log's descriptor; ours is closed once it runs
-        log = open(self.workdir / "bao.log", "wb")  # noqa: SIM115
+        # the child gets its own copy of the log's descriptor; ours is closed once it runs.
+        # Owner-only: the dev server prints its root token and unseal key there.
+        fd = os.open(self.workdir / "bao.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        log = os.fdopen(fd, "wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
-        env["HOME"] = str(self.workdir)  # the dev server writes ~/.vault-token
+        env["HOME"] = str(self.workdir)  # nothing is written there (-dev-no-store-token)
         env["SKIP_SETCAP"] = "1"
+        env["BAO_DEV_ROOT_TOKEN_ID"] = env["VAULT_DEV_ROOT_TOKEN_ID"] = self.root_token
         last_error = "did not start"
         for _attempt in range(3):  # a free port can be taken between probe and bind
             self.port = free_port()
             cmd = [
-                self.binary, "server", "-dev",
-                f"-dev-root-token-id={self.root_token}",
+                self.binary, "server", "-dev", "-dev-no-store-token",
                 f"-dev-listen-address=127.0.0.1:{self.port}",
             ]  # fmt: skip
             kwargs: dict[str, Any] = {}
@@ -75,7 +89,7 @@ class DevServer:
             else:
                 kwargs["start_new_session"] = True
                 if sys.platform.startswith("linux"):
-                    kwargs["preexec_fn"] = _die_with_parent
+                    kwargs["preexec_fn"] = functools.partial(_die_with_parent, os.getpid())
             self.proc = subprocess.Popen(  # noqa: S603 - fixed arguments, our own binary
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=env, cwd=self.workdir, **kwargs,
