@@ -3,31 +3,106 @@
 
     python3.11 course.py          # 1. create .venv, install guardlib[all], open JupyterLab
     python3.11 course.py test     # 2. run the whole test suite
+    python3.11 course.py doctor   # is this machine ready? (guardlib doctor)
+    python3.11 course.py reset 03 # put chapter 03 in my-work/ back as published
 
 Options for the first form: ``--no-open`` sets up without opening JupyterLab (also implied when
 the ``CI`` variable is set). Arguments after ``test`` are passed to pytest.
 Works the same on Linux, macOS and Windows (``py -3.11 course.py`` there).
+
+You work in ``my-work/`` (git-ignored): the first launch copies every chapter there, later
+launches copy only chapters you do not have yet (after a ``git pull``) and never overwrite your
+file. The tests always run the published ``notebooks/``. ``reset NN`` moves your copy of chapter
+NN to ``my-work/.backup/`` before restoring it, so nothing you wrote is lost.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".guardlib-installed"
-FIRST_NOTEBOOK = "notebooks/00_welcome.ipynb"
+WORKSPACE = "my-work"
+FIRST_CHAPTER = "00_welcome.ipynb"
+
+
+def venv_scripts(root: Path = ROOT) -> Path:
+    return root / ".venv" / ("Scripts" if os.name == "nt" else "bin")
 
 
 def venv_python() -> Path:
-    scripts = "Scripts" if os.name == "nt" else "bin"
-    exe = "python.exe" if os.name == "nt" else "python"
-    return VENV / scripts / exe
+    return venv_scripts() / ("python.exe" if os.name == "nt" else "python")
+
+
+def activate_hint() -> str:
+    if os.name == "nt":
+        return r".venv\Scripts\activate"
+    return "source .venv/bin/activate"
+
+
+def venv_environment(root: Path = ROOT, base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this environment) with the venv's scripts first on PATH, as
+    activating the venv does: JupyterLab's terminals and ``!`` commands then find ``guardlib``."""
+    env = dict(os.environ if base is None else base)
+    scripts = str(venv_scripts(root))
+    rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != scripts]
+    env["PATH"] = os.pathsep.join([scripts, *rest])
+    env["VIRTUAL_ENV"] = str(root / ".venv")
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def chapters(root: Path = ROOT) -> list[Path]:
+    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def prepare_workspace(root: Path = ROOT) -> list[str]:
+    """Copy the chapters that ``my-work/`` lacks; never touch a file already there."""
+    workspace = root / WORKSPACE
+    workspace.mkdir(exist_ok=True)
+    copied = []
+    for chapter in chapters(root):
+        try:
+            with open(workspace / chapter.name, "xb") as out:  # "x": never overwrite
+                out.write(chapter.read_bytes())
+        except FileExistsError:
+            continue
+        copied.append(chapter.name)
+    return copied
+
+
+def reset_chapter(number: str, root: Path = ROOT) -> int:
+    """Restore chapter ``number`` in ``my-work/``; the learner's copy goes to ``.backup/``."""
+    found = [c for c in chapters(root) if c.name.split("_", 1)[0] == number.zfill(2)]
+    if len(number) > 2 or not number.isdigit() or not found:
+        known = ", ".join(c.name.split("_", 1)[0] for c in chapters(root))
+        print(f"[course] no chapter {number!r}; the chapters are {known}", file=sys.stderr)
+        return 2
+    chapter = found[0]
+    target = root / WORKSPACE / chapter.name
+    target.parent.mkdir(exist_ok=True)
+    if target.exists():
+        backup = root / WORKSPACE / ".backup"
+        backup.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        kept = backup / f"{chapter.stem}-{stamp}.ipynb"
+        n = 1
+        while kept.exists():
+            n += 1
+            kept = backup / f"{chapter.stem}-{stamp}-{n}.ipynb"
+        target.replace(kept)
+        say(f"your copy is kept as {kept.relative_to(root).as_posix()}")
+    shutil.copyfile(chapter, target)
+    say(f"{target.relative_to(root).as_posix()} is as published again")
+    return 0
 
 
 def say(message: str) -> None:
@@ -59,25 +134,47 @@ def setup() -> None:
     say("installed")
 
 
-def open_lab() -> int:
-    say(f"opening JupyterLab at {FIRST_NOTEBOOK} (stop it with Ctrl+C)")
-    args = [FIRST_NOTEBOOK]
+def lab_arguments(root: Path = ROOT) -> list[str]:
+    """JupyterLab rooted at the repository (README, .env.example in reach), opening chapter 00
+    of the learner's workspace."""
+    args = [f"--ServerApp.root_dir={root}", f"{WORKSPACE}/{FIRST_CHAPTER}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # a container or VM shell: Jupyter refuses
-        say("running as root (a container?): passing --allow-root to JupyterLab")
         args.append("--allow-root")
-    return run(venv_python(), "-m", "jupyterlab", *args)
+    return args
+
+
+def open_lab() -> int:
+    copied = prepare_workspace()
+    if copied:
+        say(f"copied {len(copied)} chapter(s) to {WORKSPACE}/: your work stays there")
+    say(f"opening JupyterLab at {WORKSPACE}/{FIRST_CHAPTER} (stop it with Ctrl+C)")
+    say(f"in another terminal, `{activate_hint()}` puts `guardlib` on PATH")
+    args = lab_arguments()
+    if "--allow-root" in args:
+        say("running as root (a container?): passing --allow-root to JupyterLab")
+    return run(venv_python(), "-m", "jupyterlab", *args, env=venv_environment())
+
+
+def doctor() -> int:
+    if not venv_python().exists():
+        sys.exit("[course] no .venv yet: run `python3.11 course.py` first")
+    return run(venv_python(), "-m", "guardlib.cli", "doctor", env=venv_environment())
 
 
 def test(pytest_args: list[str]) -> int:
     if not venv_python().exists():
         sys.exit("[course] no .venv yet: run `python3.11 course.py` first")
     say("running the test suite: pytest (ruff, mypy, unit, emulators, strict nbval)")
-    return run(venv_python(), "-m", "pytest", *pytest_args)
+    return run(venv_python(), "-m", "pytest", *pytest_args, env=venv_environment())
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["test"]:
         return test(argv[1:])
+    if argv == ["doctor"]:
+        return doctor()
+    if argv[:1] == ["reset"] and len(argv) == 2:
+        return reset_chapter(argv[1])
     if argv and argv[0] not in ("--no-open",):
         print(__doc__)
         return 2
