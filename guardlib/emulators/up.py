@@ -1,16 +1,26 @@
-"""``guardlib emulators up``: run the offline cloud in the foreground and write its environment.
+"""``guardlib emulators up`` and ``guardlib emulators run``: the offline cloud for other processes.
 
-Like ``gcloud beta emulators … env-init``: once every emulator is ready, the dotenv-format
-environment that points unmodified SDK code at them is written to ``--env-file`` (or stdout),
-so another process can ``set -a; . ./offline.env`` or ``dotenv -f offline.env run …``.
-SIGINT and SIGTERM stop everything cleanly.
+``up`` is like ``gcloud beta emulators … env-init``: once every emulator is ready, the
+environment that points unmodified SDK code at them is written to ``--env-file`` (or stdout)
+in one of :data:`FORMATS`: ``sh`` (``export KEY='value'``: ``source offline.env`` exports it to
+child processes, and python-dotenv reads it too), ``dotenv`` (``KEY='value'``), ``powershell``
+(``$env:KEY = 'value'``, dot-source it) or ``json``. SIGINT and SIGTERM stop everything cleanly.
+
+``run -- CMD`` starts the cloud, runs CMD with that environment (as the chosen identity) added
+to its own, and stops the cloud when CMD ends, exiting with CMD's exit code.
+
+The seed defaults to ``course``: the notebooks' dev/prod world (``seed.DEV_PROD``), so the
+README's snippets work out of the box; ``--seed none`` starts an empty cloud.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shlex
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -19,16 +29,42 @@ from pathlib import Path
 
 from . import start, stop
 
+FORMATS = ("sh", "dotenv", "powershell", "json")
+#: ``--seed`` names that are not files: the course's world, or nothing
+SEEDS = ("course", "none")
+_HEADER = "written by `guardlib emulators up`: points unmodified SDK code at the offline cloud"
 
-def render_env(env: dict[str, str]) -> str:
-    """dotenv format, one ``KEY='value'`` per line, sorted (python-dotenv reads it back)."""
-    lines = [
-        "# written by `guardlib emulators up`: points unmodified SDK code at the offline cloud"
-    ]
+
+def render_env(env: dict[str, str], fmt: str = "sh") -> str:
+    """``env`` as a file another program loads, sorted by name. ``sh`` quotes as a POSIX shell
+    does (``shlex.quote``) and adds ``export``; ``dotenv`` quotes as python-dotenv reads."""
+    if fmt == "json":
+        return json.dumps(dict(sorted(env.items())), indent=2) + "\n"
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    lines = [f"# {_HEADER}"]
     for key in sorted(env):
-        value = env[key].replace("\\", "\\\\").replace("'", "\\'")
-        lines.append(f"{key}='{value}'")
+        value = env[key]
+        if fmt == "powershell":
+            lines.append(f"$env:{key} = '{value.replace(chr(39), chr(39) * 2)}'")
+        elif fmt == "sh":  # exactly what a POSIX shell reads back; python-dotenv reads it too
+            lines.append(f"export {key}={shlex.quote(value)}")
+        else:
+            quoted = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            lines.append(f"{key}={quoted}")
     return "\n".join(lines) + "\n"
+
+
+def seed_argument(seed: str | None) -> object:
+    """What ``start(seed=...)`` gets for a ``--seed`` argument: ``course`` (the default) is the
+    notebooks' dev/prod seed, ``none`` nothing, anything else a JSON or TOML file."""
+    from .seed import DEV_PROD
+
+    if seed is None or seed == "course":
+        return DEV_PROD
+    if seed == "none":
+        return None
+    return seed
 
 
 def write_env_file(path: Path, text: str) -> None:
@@ -55,11 +91,14 @@ def run(
     env_file: str | None,
     seed: str | None,
     *,
+    fmt: str = "sh",
     wait: bool = True,
 ) -> int:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     began = time.perf_counter()
-    cloud = start(only, identity=identity, seed=seed)
-    text = render_env(cloud.env())
+    cloud = start(only, identity=identity, seed=seed_argument(seed))  # type: ignore[arg-type]
+    text = render_env(cloud.env(), fmt)
     elapsed_ms = (time.perf_counter() - began) * 1000
     names = ", ".join(cloud.emulators) or "none"
     if env_file:
@@ -92,3 +131,37 @@ def run(
         Path(env_file).unlink(missing_ok=True)
     print("offline cloud stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def run_command(
+    command: list[str], only: list[str] | None, identity: str | None, seed: str | None
+) -> int:
+    """Run ``command`` inside the offline cloud as ``identity`` (default: admin); its exit code.
+
+    The child gets this environment, less any real cloud credential, plus the identity's
+    offline environment; the cloud stops when the child ends."""
+    from . import REAL_CLOUD_VARIABLES
+
+    if not command:
+        raise ValueError("no command given: guardlib emulators run [options] -- CMD [ARG ...]")
+    cloud = start(only, seed=seed_argument(seed))  # type: ignore[arg-type]
+    try:
+        env = {k: v for k, v in os.environ.items() if k not in REAL_CLOUD_VARIABLES}
+        env.update(cloud.env(identity or "admin"))
+        try:
+            child = subprocess.Popen(command, env=env)
+        except FileNotFoundError:
+            print(f"guardlib emulators run: command not found: {command[0]}", file=sys.stderr)
+            return 127
+        except PermissionError:
+            print(f"guardlib emulators run: not executable: {command[0]}", file=sys.stderr)
+            return 126
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:  # the terminal sent SIGINT to the child too: wait for it
+                continue
+        return 128 - code if code < 0 else code
+    finally:
+        stop()

@@ -1,0 +1,71 @@
+"""The environment file `guardlib emulators up` writes, in every format, read back by the
+program that loads it: a POSIX shell, python-dotenv, JSON."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from guardlib.emulators.seed import DEV_PROD
+from guardlib.emulators.up import FORMATS, render_env, seed_argument
+
+AWKWARD = {
+    "PLAIN": "https://guard-demo.vault.azure.net",
+    "QUOTE": "it's-demo",
+    "BACKSLASH": "C:\\demo\\path",
+    "SPACE": "/tmp/a folder/ca.pem",
+    "DOLLAR": "$HOME-and-`backticks`",
+    "EMPTY": "",
+}
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell")
+def test_sh_format_is_exported_to_child_processes_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "offline.env"
+    path.write_text(render_env(AWKWARD, "sh"))
+    dump = "import json, os; print(json.dumps(dict(os.environ)))"
+    script = f". {shlex.quote(str(path))} && {shlex.quote(sys.executable)} -c {shlex.quote(dump)}"
+    out = subprocess.run(["sh", "-c", script], env={"PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    seen = json.loads(out)
+    assert {k: seen.get(k) for k in AWKWARD} == AWKWARD
+
+
+def test_sh_format_is_read_by_python_dotenv_for_ordinary_values(tmp_path: Path) -> None:
+    ordinary = {k: AWKWARD[k] for k in ("PLAIN", "SPACE", "EMPTY")}
+    path = tmp_path / "offline.env"
+    path.write_text(render_env(ordinary, "sh"))
+    assert dotenv_values(path) == ordinary
+
+
+def test_dotenv_format_round_trips_through_python_dotenv(tmp_path: Path) -> None:
+    path = tmp_path / "offline.env"
+    path.write_text(render_env(AWKWARD, "dotenv"))
+    assert not any(line.startswith("export ") for line in path.read_text().splitlines())
+    assert dotenv_values(path, interpolate=False) == AWKWARD
+
+
+def test_json_and_powershell_formats() -> None:
+    assert json.loads(render_env(AWKWARD, "json")) == AWKWARD
+    text = render_env({"QUOTE": "it's-demo"}, "powershell")
+    assert "$env:QUOTE = 'it''s-demo'" in text.splitlines()
+
+
+def test_an_unknown_format_is_refused_naming_the_choices() -> None:
+    with pytest.raises(ValueError, match="sh, dotenv, powershell, json"):
+        render_env(AWKWARD, "yaml")
+    assert FORMATS[0] == "sh"  # the default: `source offline.env` exports
+
+
+def test_the_course_seed_is_the_default_and_none_is_empty(tmp_path: Path) -> None:
+    assert seed_argument(None) is DEV_PROD
+    assert seed_argument("course") is DEV_PROD
+    assert seed_argument("none") is None
+    assert seed_argument(str(tmp_path / "seed.json")) == str(tmp_path / "seed.json")
