@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
 
+from guardlib import emulators
 from guardlib.emulators.seed import DEV_PROD
 from guardlib.emulators.up import FORMATS, render_env, seed_argument
 
@@ -69,3 +72,51 @@ def test_the_course_seed_is_the_default_and_none_is_empty(tmp_path: Path) -> Non
     assert seed_argument("course") is DEV_PROD
     assert seed_argument("none") is None
     assert seed_argument(str(tmp_path / "seed.json")) == str(tmp_path / "seed.json")
+
+
+def _emulators_up_once(folder: Path) -> dict[str, str]:
+    """Run `guardlib emulators up --identity dev-app` until its env file appears; stop it."""
+    env_file = folder / "offline.env"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guardlib.cli", "emulators", "up", "--identity", "dev-app",
+         "--env-file", str(env_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while not env_file.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"emulators up did not become ready: {proc.communicate()[1]}")
+            time.sleep(0.05)
+        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        key_file = values.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if key_file:  # the service-account key itself, not only its path
+            values["(gcp private key)"] = json.loads(Path(key_file).read_text())["private_key"]
+        return values
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+
+
+def test_two_runs_of_emulators_up_hand_out_different_credentials(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first = _emulators_up_once(tmp_path / "one")
+    second = _emulators_up_once(tmp_path / "two")
+    credentials = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "IDENTITY_HEADER",
+        "VAULT_TOKEN",
+        "VAULT_ROLE_ID",
+        "VAULT_SECRET_ID",
+        "(gcp private key)",
+    ]
+    present = [name for name in credentials if name in first]
+    if emulators.available().get("vault") is None:
+        assert {"VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"} <= set(present)
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "IDENTITY_HEADER"} <= set(present)
+    assert "(gcp private key)" in present
+    same = [name for name in present if first[name] == second.get(name)]
+    assert same == [], f"the same in two runs: {same}"
