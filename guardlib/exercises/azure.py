@@ -50,19 +50,24 @@ def _quiet_azure_logs() -> Iterator[None]:
 
 
 def _expected_value(name: str) -> str | None:
-    """The value of ``name`` in the running emulator's vault ``guard-demo`` (None if absent)."""
+    """The value of ``name`` in the vault at ``VAULT_URL``, read through the SDK as the
+    administrator (who may read every secret), or None if it is absent or no cloud runs."""
     from guardlib import emulators
-    from guardlib.emulators.seed import DEFAULT_VAULT
 
     cloud = emulators.current()
     if cloud is None or "azure" not in cloud.emulators:
         return None
-    vault = cloud["azure"].state.vault(DEFAULT_VAULT)  # type: ignore[attr-defined]
-    try:
-        _, version = vault.get(name)
-    except Exception:  # noqa: BLE001 - not there (or an invalid name)
-        return None
-    value: str = version.value
+    from azure.identity import ManagedIdentityCredential
+    from azure.keyvault.secrets import SecretClient
+
+    with cloud.as_identity("admin"):  # the site's system-assigned identity: no client id
+        credential = ManagedIdentityCredential()
+        vault_url = os.environ["VAULT_URL"]
+        with credential, SecretClient(vault_url=vault_url, credential=credential) as client:
+            try:
+                value = client.get_secret(name).value
+            except Exception:  # noqa: BLE001 - not there (or an invalid name)
+                return None
     return value
 
 

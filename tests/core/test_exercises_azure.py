@@ -144,7 +144,20 @@ def test_the_check_restores_the_environment(chapter_env: dict[str, str]) -> None
     assert "AZURE_CLIENT_SECRET" not in os.environ
     assert "AZURE_TENANT_ID" not in os.environ
     assert os.environ["API_KEY_SECRET"] == "dev-api-key"
-    assert os.environ["AZURE_CLIENT_ID"] == chapter_env["AZURE_CLIENT_ID"]
+    # the check reads the expected value as the administrator, inside cloud.as_identity:
+    # afterwards the process is the dev app again, variable for variable
+    assert {key: os.environ.get(key) for key in chapter_env} == chapter_env
+
+
+def test_the_check_reads_through_the_sdk_as_admin(
+    cloud: emulators.OfflineCloud, chapter_env: dict[str, str]
+) -> None:
+    """The expected value comes from the vault through the SDK, as the administrator: the same
+    value the dev app reads, and also a secret the dev app may not read."""
+    assert ex._expected_value("dev-api-key") == DEV_VALUE
+    assert ex._expected_value(ex.FORBIDDEN_NAME) == PROD_VALUE
+    assert ex._expected_value("no-such-secret") is None
+    assert os.environ["IDENTITY_HEADER"] == chapter_env["IDENTITY_HEADER"]
 
 
 def test_without_the_emulator_it_says_run_the_setup(monkeypatch: pytest.MonkeyPatch) -> None:
