@@ -37,7 +37,7 @@ def _admin_client() -> Any:
         return None
     import hvac
 
-    env = cloud["vault"].env(None)  # the administrator, whatever identity the kernel runs as
+    env = cloud.env("admin")  # the administrator, whatever identity the kernel runs as
     return hvac.Client(url=env["VAULT_ADDR"], token=env["VAULT_TOKEN"])
 
 

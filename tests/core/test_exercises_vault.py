@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from guardlib import emulators
+from guardlib.emulators.seed import DEV_PROD, SeedSpec
 from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises import vault as ex
 
@@ -72,6 +73,18 @@ def test_wrong_policies_fail_with_a_reason(bao: Any, policy: str, expected: str)
     assert not verdict.ok
     assert expected in verdict.message, verdict.message
     assert "demo-not-a-real" not in verdict.message
+    assert _state(bao) == before
+
+
+def test_the_check_acts_as_admin_whatever_identity_the_process_has(bao: Any) -> None:
+    """The chapter's kernel runs as dev-app; the check still writes the policy as the admin."""
+    cloud = emulators.current()
+    assert cloud is not None
+    bao.apply_seed(SeedSpec.parse(DEV_PROD))
+    before = _state(bao)
+    with cloud.as_identity("dev-app"):
+        verdict = ex.evaluate_billing_policy(GOOD)
+    assert verdict.ok, verdict.message
     assert _state(bao) == before
 
 
