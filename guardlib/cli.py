@@ -1,4 +1,31 @@
-"""The ``guardlib`` command: doctor, emulators, scan."""
+"""The ``guardlib`` command: get, run, scan, check-env, doctor, emulators.
+
+Each subcommand lives in its own module (``cli_get``, ``cli_run``, ``cli_scan``,
+``cli_check_env``) and is imported only when it runs, so ``guardlib --help`` loads no SDK.
+No subcommand prints a resolved value, in its output or its errors, except ``get --reveal``.
+
+Exit codes (the same for every subcommand):
+
+====  ===============================================================================
+0     success (``scan``: nothing found; ``check-env``: no key missing)
+1     ``scan`` found something; ``check-env``: keys are missing; ``doctor``: a problem
+2     usage error: bad arguments, or a file that does not exist or cannot be read
+65    ``InvalidReference``: not a reference guardlib understands, or an unusable
+      mapping (bad TOML, no table for the environment, an entry that is not a reference)
+66    ``SecretNotFound``: no such secret, version, stage or ``#field``
+69    ``ProviderUnavailable``: the store did not answer (after the retries allowed)
+70    an unexpected error (a bug, or a cloud SDK that is not installed), shown by type
+77    ``AccessDenied``: this identity may not read the secret
+126   ``run``: CMD was found but cannot be executed
+127   ``run``: CMD was not found
+130   interrupted (Ctrl-C) before CMD started
+====  ===============================================================================
+
+``run`` otherwise exits with CMD's own exit code, or ``128 + N`` when CMD was killed by
+signal ``N``. The numbers 65-77 are those of BSD ``sysexits.h`` (``EX_DATAERR``,
+``EX_NOINPUT``, ``EX_UNAVAILABLE``, ``EX_NOPERM``), out of the way of the 1 and 2 that most
+programs use.
+"""
 
 from __future__ import annotations
 
@@ -7,69 +34,283 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+EXIT_OK = 0
+EXIT_FOUND = 1
+EXIT_USAGE = 2
+EXIT_INVALID_REFERENCE = 65
+EXIT_NOT_FOUND = 66
+EXIT_UNAVAILABLE = 69
+EXIT_INTERNAL = 70
+EXIT_ACCESS_DENIED = 77
+EXIT_CANNOT_EXECUTE = 126
+EXIT_COMMAND_NOT_FOUND = 127
+EXIT_INTERRUPTED = 130
+
+#: code -> meaning, for the ``--help`` epilogs
+_MEANINGS = {
+    0: "success",
+    1: "found something (scan), keys missing (check-env), a problem (doctor)",
+    2: "usage error, or a file that does not exist or cannot be read",
+    65: "InvalidReference (or an unusable mapping)",
+    66: "SecretNotFound",
+    69: "ProviderUnavailable",
+    70: "unexpected error (a bug, or a cloud SDK that is not installed)",
+    77: "AccessDenied",
+    126: "CMD cannot be executed",
+    127: "CMD not found",
+    130: "interrupted",
+}
+
+
+def exit_codes(*codes: int, note: str = "") -> str:
+    """The ``exit codes:`` section of a ``--help`` epilog."""
+    lines = ["exit codes:"] + ([f"  {note}"] if note else [])
+    lines += [f"  {code:<4} {_MEANINGS[code]}" for code in codes]
+    return "\n".join(lines)
+
+
+EXIT_CODES = exit_codes(0, 1, 2, 65, 66, 69, 70, 77, 130)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code of an error that stopped a subcommand (see the module docstring)."""
+    from guardlib.errors import (
+        AccessDenied,
+        InvalidReference,
+        MappingError,
+        ProviderUnavailable,
+        ResolveError,
+        SecretNotFound,
+    )
+
+    if isinstance(exc, AccessDenied):
+        return EXIT_ACCESS_DENIED
+    if isinstance(exc, SecretNotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, ProviderUnavailable):
+        return EXIT_UNAVAILABLE
+    if isinstance(exc, (InvalidReference, MappingError, ResolveError)):
+        return EXIT_INVALID_REFERENCE  # ResolveError itself: a #field or type the value lacks
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, OSError):
+        return EXIT_USAGE  # a file that cannot be read
+    return EXIT_INTERNAL
+
+
+def error_line(command: str, exc: BaseException) -> str:
+    """``guardlib get: AccessDenied: aws-sm://prod-api-key: access denied (...)``.
+
+    guardlib's own errors never hold a value; anything else is shown by its type only, with
+    its message scrubbed of every value resolved in this process."""
+    from guardlib.errors import GuardlibError
+
+    if isinstance(exc, GuardlibError):
+        return f"guardlib {command}: {type(exc).__name__}: {exc}"
+    from guardlib.resolver import redactor
+
+    return f"guardlib {command}: {type(exc).__name__}: {redactor.scrub(str(exc))}"
+
+
+def _subparser(
+    sub: argparse._SubParsersAction, name: str, purpose: str, example: str, codes: str
+) -> argparse.ArgumentParser:
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name,
+        help=purpose,
+        description=purpose[0].upper() + purpose[1:] + ".",
+        epilog=f"example:\n{example}\n\n{codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="guardlib", description="Handle secrets in Python without leaking them."
+        prog="guardlib",
+        description="Handle secrets without leaking them. No command prints a secret's value "
+        "unless you ask with `get --reveal`.",
+        epilog=f"`guardlib COMMAND --help` explains each command.\n\n{EXIT_CODES}\n"
+        "  run: CMD's own exit code, 126/127 when CMD cannot run (see `guardlib run --help`)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    doctor = sub.add_parser("doctor", help="check that this machine is ready for the course")
+    get = _subparser(
+        sub,
+        "get",
+        "show a secret's metadata (name, provider, version, length, type), never its value "
+        "unless --reveal",
+        "  guardlib get aws-sm://dev-api-key\n"
+        "  guardlib get --json gcp-sm://guard-demo/db-creds#password\n"
+        "  guardlib get --reveal vault://secret/dev-api-key#value | my-tool --key-stdin",
+        exit_codes(0, 2, 65, 66, 69, 70, 77, 130),
+    )
+    get.add_argument("reference", metavar="REF", help="a secret reference, e.g. aws-sm://NAME")
+    shown = get.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--reveal",
+        action="store_true",
+        help="print only the value on stdout (no newline added unless stdout is a terminal)",
+    )
+    shown.add_argument("--json", action="store_true", help="metadata as one JSON object")
+
+    run = _subparser(
+        sub,
+        "run",
+        "run CMD with the mapping's secrets in its environment only (never on disk, never in "
+        "this process's environment)",
+        "  guardlib run --map secrets.toml --environment prod -- python app.py\n"
+        "  GUARDLIB_REF_API_KEY=aws-sm://dev-api-key guardlib run --mask -- ./deploy.sh\n\n"
+        "secrets.toml holds one table per environment (dev, test, prod):\n"
+        '  [prod]\n  API_KEY = "aws-sm://prod-api-key"\n'
+        "GUARDLIB_REF_<NAME> variables add or override entries and are not passed to CMD.\n"
+        "Every reference is resolved before CMD starts; if one fails, CMD does not start.\n"
+        "SIGINT, SIGTERM and SIGHUP are forwarded to CMD.",
+        exit_codes(
+            2,
+            65,
+            66,
+            69,
+            70,
+            77,
+            126,
+            127,
+            130,
+            note="CMD's own exit code, or 128+N when a signal N killed it; before CMD starts:",
+        ),  # fmt: skip
+    )
+    run.add_argument("--map", metavar="FILE", type=Path, help="a TOML mapping NAME = REF")
+    run.add_argument(
+        "--environment",
+        "-e",
+        metavar="NAME",
+        help="the mapping's table: dev, test or prod (default: $GUARDLIB_ENV, else dev)",
+    )
+    run.add_argument(
+        "--mask",
+        action="store_true",
+        help="replace every value (and its JSON, repr, URL and base64 spellings) by ********** "
+        "in CMD's stdout and stderr",
+    )
+    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG ...]")
+
+    scan = _subparser(
+        sub,
+        "scan",
+        "find hardcoded secrets, .env files git would commit, and credentials in notebook "
+        "outputs (detect-secrets underneath); values are never printed",
+        "  guardlib scan . --allowlist .secrets-allowlist\n"
+        "  guardlib scan . --write-baseline .secrets.baseline   # accept what is there now\n"
+        "  guardlib scan . --baseline .secrets.baseline         # report only new findings",
+        exit_codes(0, 1, 2),
+    )
+    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    scan.add_argument(
+        "--allowlist", type=Path, metavar="FILE", help="allowed demo values, one per line"
+    )
+    scan.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="a detect-secrets baseline: findings recorded in it are not reported",
+    )
+    scan.add_argument(
+        "--write-baseline",
+        type=Path,
+        metavar="FILE",
+        help="record every value found now in FILE (detect-secrets format, hashes only)",
+    )
+
+    check = _subparser(
+        sub,
+        "check-env",
+        "compare the keys of .env with .env.example (names only, never values)",
+        "  guardlib check-env\n  guardlib check-env --env config/.env --example .env.example",
+        exit_codes(0, 1, 2),
+    )
+    check.add_argument("--env", type=Path, default=Path(".env"), metavar="FILE",
+                       help="the .env file (default: .env)")  # fmt: skip
+    check.add_argument("--example", type=Path, default=Path(".env.example"), metavar="FILE",
+                       help="the committed template (default: .env.example)")  # fmt: skip
+
+    doctor = _subparser(
+        sub,
+        "doctor",
+        "check that this machine is ready for the course (the check chapter 00 shows)",
+        "  guardlib doctor --start",
+        exit_codes(0, 1),
+    )
     doctor.add_argument("--start", action="store_true", help="also start each emulator once")
 
-    emu = sub.add_parser("emulators", help="the offline cloud")
-    emu_sub = emu.add_subparsers(dest="action", required=True)
+    emu = _subparser(
+        sub,
+        "emulators",
+        "run the offline cloud (local Azure, AWS, GCP and OpenBao) for other processes",
+        "  guardlib emulators up --only aws --identity dev-app --env-file offline.env",
+        exit_codes(0, 2),
+    )
+    emu_sub = emu.add_subparsers(dest="action", required=True, metavar="ACTION")
     up = emu_sub.add_parser("up", help="run the emulators and write their environment")
     up.add_argument("--only", help="comma-separated: azure,gcp,aws,vault (default: all)")
     up.add_argument("--identity", help="act as this seeded identity (default: admin)")
     up.add_argument("--env-file", metavar="PATH", help="write the environment here, not stdout")
     up.add_argument("--seed", metavar="FILE", help="a JSON or TOML seed file")
     emu_sub.add_parser("list", help="which emulators can start here")
-
-    scan = sub.add_parser("scan", help="find credentials in files and notebook outputs")
-    scan.add_argument("paths", nargs="+", type=Path)
-    scan.add_argument("--allowlist", type=Path, help="file of allowed demo values")
     return parser
 
 
+def _emulators(args: argparse.Namespace) -> int:
+    from . import emulators
+
+    if args.action == "list":
+        for name, why in emulators.available().items():
+            print(f"{name:<6} {'available' if why is None else why}")
+        return EXIT_OK
+    from .emulators.seed import SeedError
+    from .emulators.up import run
+
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    try:
+        return run(only, args.identity, args.env_file, args.seed)
+    except (ValueError, SeedError, emulators.EmulatorUnavailable) as exc:
+        print(f"guardlib emulators up: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "get":
+        from .cli_get import main as get_main
+
+        return get_main(args.reference, reveal=args.reveal, as_json=args.json)
+    if args.command == "run":
+        from .cli_run import main as run_main
+
+        cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        if not cmd:
+            parser.error("run: give the command after --, e.g. guardlib run -- python app.py")
+        return run_main(cmd, mapping_file=args.map, environment=args.environment, mask=args.mask)
+    if args.command == "scan":
+        from .cli_scan import main as scan_main
+
+        return scan_main(
+            args.paths,
+            allowlist=args.allowlist,
+            baseline=args.baseline,
+            write_baseline=args.write_baseline,
+        )
+    if args.command == "check-env":
+        from .cli_check_env import main as check_env_main
+
+        return check_env_main(args.env, args.example)
     if args.command == "doctor":
         from .doctor import main as doctor_main
 
         return doctor_main(start_emulators=args.start)
     if args.command == "emulators":
-        from . import emulators
-
-        if args.action == "list":
-            for name, why in emulators.available().items():
-                print(f"{name:<6} {'available' if why is None else why}")
-            return 0
-        from .emulators.seed import SeedError
-        from .emulators.up import run
-
-        only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
-        try:
-            return run(only, args.identity, args.env_file, args.seed)
-        except (ValueError, SeedError, emulators.EmulatorUnavailable) as exc:
-            print(f"guardlib emulators up: {exc}", file=sys.stderr)
-            return 2
-    if args.command == "scan":
-        from .scan import load_allowlist, scan_paths
-
-        missing = [str(p) for p in args.paths if not p.exists()]
-        if missing:
-            print(
-                f"guardlib scan: no such file or directory: {', '.join(missing)}", file=sys.stderr
-            )
-            return 2
-        allow = load_allowlist(args.allowlist) if args.allowlist else frozenset()
-        findings = scan_paths(args.paths, allow=allow)
-        for finding in findings:
-            print(finding)
-        print(f"{len(findings)} potential secret(s) found", file=sys.stderr)
-        return 1 if findings else 0
-    return 2  # pragma: no cover - argparse enforces the choices
+        return _emulators(args)
+    return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 
 if __name__ == "__main__":
