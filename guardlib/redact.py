@@ -158,6 +158,7 @@ class Redactor:
     def __init__(self, values: Iterable[str | bytes | Secret[Any]] = (), *, mask: str = MASK):
         self.mask = mask
         self._values: set[str] = set()
+        self._seen: set[str | bytes] = set()  # registered values, to skip them quickly
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
         self._stale = False
@@ -180,12 +181,17 @@ class Redactor:
         would wreck the logs and such a short value is not a secret anyway. If it raises, no
         frame of the traceback keeps the value (:func:`~guardlib.secret.forget_locals`).
         """
-        forms = spellings(value)
+        raw = value.reveal() if isinstance(value, Secret) else value
+        if isinstance(raw, (str, bytes)) and raw in self._seen:
+            return  # env:// values are registered on every resolve: keep that cheap
+        forms = spellings(raw)
         with self._lock:
             if not forms <= self._values:
                 self._values |= forms
                 self._stale = True
                 self.version += 1
+            if isinstance(raw, (str, bytes)):
+                self._seen.add(raw)
 
     def scrub(self, text: str) -> str:
         """Return ``text`` with every registered value (in any spelling) replaced by the mask."""

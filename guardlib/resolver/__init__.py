@@ -13,7 +13,7 @@ Public API::
     SecretCache(ttl=300, max_size=1024, grace=3600, clock=time.monotonic); default_cache
     RetryPolicy(max_attempts=4, base=0.05, cap=2.0, total=10.0, max_retry_after=5.0)
     redactor                              # the process-wide Redactor every value goes to
-    install_redaction()                   # attach ``redactor`` to logging (guardlib.redact)
+    install_redaction()                   # scrub ``redactor``'s values everywhere (redact_hooks)
 
 The grammar is in :mod:`guardlib.resolver.references`. ``cache=None`` bypasses the cache;
 ``env://`` is never cached (reading the environment is cheaper than the cache).
@@ -221,10 +221,22 @@ def resolve_mapping(mapping: Mapping[str, str], **options: Any) -> dict[str, Sec
     return {key: resolve(ref, name=key, **options) for key, ref in parsed.items()}
 
 
-def install_redaction(target: Any = None) -> Any:
-    """Attach this module's :data:`redactor` to logging, through :mod:`guardlib.redact`."""
+def install_redaction(target: Any = None, *, ipython: bool = True) -> Any:
+    """Scrub every value resolved so far *and later* (this module's :data:`redactor`), with its
+    common encodings, from the whole process: every log record of every logger and handler
+    (including ones added later), uncaught exceptions in the main thread and in threads,
+    unraisable exceptions, warnings and IPython tracebacks.
+
+    One call, idempotent: returns a :class:`guardlib.redact_hooks.ProcessRedaction` (the same
+    one while it is installed); ``.uninstall()`` puts the previous hooks back.
+
+    With a ``target`` (a logger or a handler), only attach a
+    :class:`~guardlib.redact.RedactingFilter` to it, and return the filter.
+    """
     from guardlib import redact
 
+    if target is None:
+        return redact.install_everywhere(redactor, ipython=ipython)
     return redact.install_redaction(target, redactor=redactor)
 
 

@@ -83,3 +83,57 @@ def test_reprs_and_descriptions_carry_no_value(seeded: Any) -> None:
         repr(guardlib.describe("aws-sm://db-creds")),
     ]
     assert not any(PW in t for t in texts)
+
+
+EARLY = "demo-not-a-real-early-env-value"
+LATE = "demo-not-a-real-late-env-value"
+
+
+def test_one_call_redacts_values_resolved_before_and_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import base64
+    import io
+    import warnings
+
+    monkeypatch.setenv("GUARD_LEAK_EARLY", EARLY)
+    monkeypatch.setenv("GUARD_LEAK_LATE", LATE)
+    stream = io.StringIO()
+    logger = logging.getLogger("guardlib.test.resolve.everywhere")
+    logger.propagate = False  # a logger the root's handlers never see
+    logger.setLevel(logging.INFO)
+    early = guardlib.resolve("env://GUARD_LEAK_EARLY").reveal()
+    late_b64 = base64.b64encode(LATE.encode()).decode()
+
+    control = logging.StreamHandler(io.StringIO())
+    logger.addHandler(control)
+    logger.info("control %s", early)  # without the installation the value shows
+    logger.removeHandler(control)
+    assert EARLY in control.stream.getvalue()
+
+    hooks = resolver.install_redaction()
+    handler = logging.StreamHandler(stream)  # a handler added after the installation
+    logger.addHandler(handler)
+    try:
+        assert resolver.install_redaction() is hooks  # idempotent
+        late = guardlib.resolve("env://GUARD_LEAK_LATE").reveal()  # resolved after the call
+        logger.info("early %s late %s", early, late)
+        logger.info("early b64 %s", base64.b64encode(early.encode()).decode())
+        logger.info(
+            "late b64 %s basic %s", late_b64, base64.b64encode(f"app:{late}".encode()).decode()
+        )
+        try:
+            raise ConnectionError(f"refused {late}")
+        except ConnectionError:
+            logger.exception("request failed")
+        shown = warnings.formatwarning(f"key {late}", UserWarning, "app.py", 1, "")
+    finally:
+        hooks.uninstall()
+        logger.removeHandler(handler)
+    out = stream.getvalue()
+    for leaked in (EARLY, LATE, late_b64, base64.b64encode(EARLY.encode()).decode()):
+        assert leaked not in out
+        assert leaked.rstrip("=")[:20] not in out
+    assert out.count("**********") == 6  # five values in three lines, and the exception
+    assert "ConnectionError: refused **********" in out
+    assert shown == "app.py:1: UserWarning: key **********\n"
