@@ -113,7 +113,7 @@ def check_credentials(environ: dict[str, str] | None = None) -> Check:
     return Check("cloud credentials", True, "none set (the course needs none)")
 
 
-def check_emulators(start: bool = False, timings: bool = True) -> list[Check]:
+def check_emulators(start: bool = False, timings: bool = False) -> list[Check]:
     from . import emulators
 
     checks = []
@@ -137,7 +137,7 @@ def check_emulators(start: bool = False, timings: bool = True) -> list[Check]:
 
 
 def run_checks(
-    *, start_emulators: bool = False, show_versions: bool = False, timings: bool = True
+    *, start_emulators: bool = False, show_versions: bool = False, timings: bool = False
 ) -> list[Check]:
     """All checks. ``show_versions``/``timings`` off give output that is the same on every run
     (chapter 00 prints it under strict nbval)."""
@@ -157,7 +157,9 @@ def render(checks: list[Check]) -> str:
 
 
 def main(*, start_emulators: bool = False, show_versions: bool = True) -> int:
-    checks = run_checks(start_emulators=start_emulators, show_versions=show_versions)
+    checks = run_checks(
+        start_emulators=start_emulators, show_versions=show_versions, timings=True
+    )
     print(render(checks))
     if start_emulators:
         from . import emulators

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guardlib.exercises.panel import show
 from guardlib.secret import Secret
 
 PLACEHOLDER_HINT = "replace the ... placeholders with your answer, then run the cell again."
@@ -112,8 +113,14 @@ def evaluate_may_commit(answers: Any) -> Verdict:
     return Verdict(True, "values stay out of git; code and the list of keys go in.")
 
 
+HINT_MAY_COMMIT = (
+    "ask of each file whether it would give a stranger access: credentials and one "
+    "developer's values stay out; code and templates go in."
+)
+
+
 def check_may_commit(answers: Any) -> None:
-    print(evaluate_may_commit(answers))
+    show(evaluate_may_commit(answers), HINT_MAY_COMMIT)
 
 
 # -- chapter 01 ------------------------------------------------------------------------------
@@ -140,8 +147,14 @@ def evaluate_no_hardcoded_secret(source: Any) -> Verdict:
     return Verdict(True, "no hardcoded secret left, and the key comes from the environment.")
 
 
+HINT_NO_HARDCODED_SECRET = (
+    "read the key from the environment (os.environ[...] or guardlib's env.require) instead of"
+    " writing its value in the source."
+)
+
+
 def check_no_hardcoded_secret(source: Any) -> None:
-    print(evaluate_no_hardcoded_secret(source))
+    show(evaluate_no_hardcoded_secret(source), HINT_NO_HARDCODED_SECRET)
 
 
 # -- chapter 02 ------------------------------------------------------------------------------
@@ -179,8 +192,15 @@ def evaluate_timeout_reader(func: Callable[[], Any], name: str = "TIMEOUT_SECOND
     return Verdict(True, "typed, with a default, and a clear error for a bad value.")
 
 
+HINT_TIMEOUT_READER = (
+    "read the variable with a default of 30 when it is unset, convert it with int(), and let "
+    "a value that is not a number raise a ValueError naming the variable (guardlib's "
+    "env.integer does all three)."
+)
+
+
 def check_timeout_reader(func: Callable[[], Any], name: str = "TIMEOUT_SECONDS") -> None:
-    print(evaluate_timeout_reader(func, name))
+    show(evaluate_timeout_reader(func, name), HINT_TIMEOUT_READER)
 
 
 # -- chapter 03 ------------------------------------------------------------------------------
@@ -207,8 +227,13 @@ def evaluate_env_example(example_text: Any, env_path: str | os.PathLike[str]) ->
     return Verdict(True, "every key is documented and no value is copied.")
 
 
+HINT_ENV_EXAMPLE = (
+    "list every key of brad.env, each with an empty or placeholder value; never copy a real value."
+)
+
+
 def check_env_example(example_text: Any, env_path: str | os.PathLike[str]) -> None:
-    print(evaluate_env_example(example_text, env_path))
+    show(evaluate_env_example(example_text, env_path), HINT_ENV_EXAMPLE)
 
 
 # -- chapter 04 ------------------------------------------------------------------------------
@@ -244,5 +269,11 @@ def evaluate_redacting_logger(logger: Any, secret: Secret[str]) -> Verdict:
     return Verdict(True, "message, arguments and traceback are all redacted.")
 
 
+HINT_REDACTING_LOGGER = (
+    "call install_redaction(logger, secret) (or add a RedactingFilter that knows the secret to "
+    "the logger), so every record is scrubbed before a handler formats it."
+)
+
+
 def check_redacting_logger(logger: Any, secret: Secret[str]) -> None:
-    print(evaluate_redacting_logger(logger, secret))
+    show(evaluate_redacting_logger(logger, secret), HINT_REDACTING_LOGGER)

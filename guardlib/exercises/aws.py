@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from guardlib.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
+from guardlib.exercises.panel import show
 
 _ARN_RE = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -91,5 +92,11 @@ def evaluate_read_only_policy(policy: Any, secret_arn: str) -> Verdict:
     return Verdict(True, f"dev-app may read {name} and nothing else.")
 
 
+HINT_READ_ONLY_POLICY = (
+    "one Allow statement with the action secretsmanager:GetSecretValue and the Resource set "
+    'to this secret\'s ARN, not "*".'
+)
+
+
 def check_read_only_policy(policy: Any, secret_arn: str) -> None:
-    print(evaluate_read_only_policy(policy, secret_arn))
+    show(evaluate_read_only_policy(policy, secret_arn), HINT_READ_ONLY_POLICY)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from guardlib.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder, _patched_environ
+from guardlib.exercises.panel import show
 from guardlib.secret import Secret
 
 #: a secret the dev app's identity may not read (seed DEV_PROD)
@@ -155,8 +156,14 @@ def evaluate_deterministic_reader(func: Any) -> Verdict:
     )
 
 
+HINT_DETERMINISTIC_READER = (
+    'use ManagedIdentityCredential(client_id=os.environ.get("AZURE_CLIENT_ID")): it tries one'
+    " identity and fails loudly, where DefaultAzureCredential walks a chain."
+)
+
+
 def check_deterministic_reader(func: Any) -> None:
-    print(evaluate_deterministic_reader(func))
+    show(evaluate_deterministic_reader(func), HINT_DETERMINISTIC_READER)
 
 
 __all__ = [

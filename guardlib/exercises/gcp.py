@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from guardlib.exercises import PLACEHOLDER_HINT, Verdict
+from guardlib.exercises.panel import show
 from guardlib.secret import Secret
 
 #: the exercise's payload: obviously fake, like every value in the course
@@ -99,8 +100,14 @@ def evaluate_verify_payload(func: Any) -> Verdict:
     return Verdict(True, f"an intact payload passes; corrupted data or checksum raise {kinds}.")
 
 
+HINT_VERIFY_PAYLOAD = (
+    "compute google_crc32c.value(response.payload.data) and compare it with "
+    "response.payload.data_crc32c before returning the data; raise when they differ."
+)
+
+
 def check_verify_payload(func: Any) -> None:
-    print(evaluate_verify_payload(func))
+    show(evaluate_verify_payload(func), HINT_VERIFY_PAYLOAD)
 
 
 __all__ = [

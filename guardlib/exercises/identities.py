@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from guardlib.exercises.panel import show
+
 from . import PLACEHOLDER_HINT, Verdict, _has_placeholder
 
 STAGING = "staging-api-key"
@@ -151,8 +153,14 @@ def evaluate_staging_seed(seed: Any, *, live: bool = True) -> Verdict:
     )
 
 
+HINT_STAGING_SEED = (
+    "add one secret, staging-api-key, with staging-app as its only reader and ops-app as its "
+    "writer; DEV_PROD already has the other identities."
+)
+
+
 def check_staging_seed(seed: Any) -> None:
-    print(evaluate_staging_seed(seed))
+    show(evaluate_staging_seed(seed), HINT_STAGING_SEED)
 
 
 __all__ = ["RULES", "check_staging_seed", "evaluate_staging_seed"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from guardlib.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
+from guardlib.exercises.panel import show
 
 #: the app of the exercise, its one secret, and a neighbour it must not read
 APP = "billing-app"
@@ -119,8 +120,14 @@ def _cleanup(admin: Any) -> None:
             continue
 
 
+HINT_BILLING_POLICY = (
+    'one path block for secret/data/billing-api-key with capabilities = ["read"]; KV v2 keeps'
+    " data under secret/data/, and no * anywhere."
+)
+
+
 def check_billing_policy(policy: Any) -> None:
-    print(evaluate_billing_policy(policy))
+    show(evaluate_billing_policy(policy), HINT_BILLING_POLICY)
 
 
 __all__ = ["APP", "TARGET", "check_billing_policy", "evaluate_billing_policy"]
