@@ -58,6 +58,7 @@ _URLSAFE = str.maketrans("+/", "-_")
 _PERCENT = re.compile(r"%[0-9A-F]{2}")
 
 
+@forget_locals
 def spellings(value: str | bytes | Secret[Any] | Any) -> set[str]:
     """Every spelling of ``value`` that :meth:`Redactor.scrub` masks (see the module docstring).
 
@@ -162,8 +163,6 @@ class Redactor:
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
         self._stale = False
-        #: incremented whenever a new spelling is registered
-        self.version = 0
         for value in values:
             self.register(value)
 
@@ -189,7 +188,6 @@ class Redactor:
             if not forms <= self._values:
                 self._values |= forms
                 self._stale = True
-                self.version += 1
             if isinstance(raw, (str, bytes)):
                 self._seen.add(raw)
 
@@ -212,6 +210,9 @@ class Redactor:
 _FORMATTER = logging.Formatter()
 
 
+_WITHHELD = "[withheld: this could not be redacted]"
+
+
 def scrub_record(record: logging.LogRecord, redactor: Redactor) -> None:
     """Mask registered values in every part of ``record`` a handler could show, in place.
 
@@ -219,8 +220,20 @@ def scrub_record(record: logging.LogRecord, redactor: Redactor) -> None:
     :meth:`logging.handlers.QueueHandler.prepare` does; ``exc_info`` is rendered into a scrubbed
     ``exc_text`` and dropped, so no formatter can render the raw exception again; ``extra=``
     fields are scrubbed (a non-string one is replaced by its scrubbed ``str`` only when it
-    shows a value, so structured fields survive).
+    shows a value, so structured fields survive). Never raises: if a part cannot be rendered
+    (a ``__str__`` that fails), the record's parts are replaced by a placeholder instead.
     """
+    try:
+        _scrub_record(record, redactor)
+    except Exception:  # never raise into a logging call, never let the raw record through
+        record.msg, record.args = _WITHHELD, ()
+        record.exc_info = record.exc_text = record.stack_info = None
+        for key in list(record.__dict__):
+            if key not in _STANDARD_ATTRS:
+                setattr(record, key, _WITHHELD)
+
+
+def _scrub_record(record: logging.LogRecord, redactor: Redactor) -> None:
     scrub = redactor.scrub
     if record.args:
         try:

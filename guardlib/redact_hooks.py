@@ -56,14 +56,14 @@ from types import TracebackType
 from typing import Any
 
 from guardlib.redact import (
-    _STANDARD_ATTRS,
+    _WITHHELD,
     Redactor,
     format_exception,
     install_ipython_handler,
     scrub_record,
 )
+from guardlib.secret import forget_locals
 
-_WITHHELD = "[withheld: this could not be redacted]"
 _install_lock = threading.Lock()
 _stderr_lock = threading.RLock()  # one hook at a time swaps sys.stderr (they may nest)
 _installed: dict[int, ProcessRedaction] = {}  # id(redactor) -> its active installation
@@ -141,82 +141,45 @@ def install(redactor: Redactor, *, ipython: bool = True) -> ProcessRedaction:
         if current is not None and current.redactor is redactor and current.installed:
             return current
         done = _installed[id(redactor)] = ProcessRedaction(redactor)
-        _patch_all(done, ipython)
+        r = done.redactor
+        done._patch(
+            "logging.records",
+            logging.getLogRecordFactory,
+            logging.setLogRecordFactory,
+            lambda previous, patch: _record_factory(r, previous, patch),
+        )
+        for channel, owner, attribute, wrap in (
+            ("logging.handlers", logging.Handler, "handle", _handle),
+            ("sys.excepthook", sys, "excepthook", chained_excepthook),
+            ("threading.excepthook", threading, "excepthook", _thread_hook),
+            ("sys.unraisablehook", sys, "unraisablehook", _unraisable_hook),
+            ("warnings.showwarning", warnings, "showwarning", _showwarning),
+            ("warnings.formatwarning", warnings, "formatwarning", _formatwarning),
+        ):
+            done._patch(
+                channel,
+                functools.partial(getattr, owner, attribute),
+                functools.partial(setattr, owner, attribute),
+                functools.partial(wrap, r),
+            )
+        shell = _ipython_shell() if ipython else None
+        if shell is not None:
+            done._patch(
+                "ipython",
+                lambda: (shell.custom_exceptions, shell.CustomTB),
+                lambda saved: _restore_shell(shell, saved),
+                lambda previous, patch: _ipython(r, shell),
+            )
     return done
 
 
-def _patch_all(done: ProcessRedaction, ipython: bool) -> None:
-    r = done.redactor
-
-    done._patch(
-        "logging.records",
-        logging.getLogRecordFactory,
-        logging.setLogRecordFactory,
-        lambda previous, patch: _record_factory(r, previous, patch),
-    )
-    done._patch(
-        "logging.handlers",
-        lambda: logging.Handler.__dict__["handle"],
-        lambda fn: setattr(logging.Handler, "handle", fn),
-        lambda previous, patch: _handle(r, previous, patch),
-    )
-    done._patch(
-        "sys.excepthook",
-        lambda: sys.excepthook,
-        lambda fn: setattr(sys, "excepthook", fn),
-        lambda previous, patch: chained_excepthook(r, previous, patch),
-    )
-    done._patch(
-        "threading.excepthook",
-        lambda: threading.excepthook,
-        lambda fn: setattr(threading, "excepthook", fn),
-        lambda previous, patch: _thread_hook(r, previous, patch),
-    )
-    done._patch(
-        "sys.unraisablehook",
-        lambda: sys.unraisablehook,
-        lambda fn: setattr(sys, "unraisablehook", fn),
-        lambda previous, patch: _unraisable_hook(r, previous, patch),
-    )
-    done._patch(
-        "warnings.showwarning",
-        lambda: warnings.showwarning,
-        lambda fn: setattr(warnings, "showwarning", fn),
-        lambda previous, patch: _showwarning(r, previous, patch),
-    )
-    done._patch(
-        "warnings.formatwarning",
-        lambda: warnings.formatwarning,
-        lambda fn: setattr(warnings, "formatwarning", fn),
-        lambda previous, patch: _formatwarning(r, previous, patch),
-    )
-    shell = _ipython_shell() if ipython else None
-    if shell is not None:
-        done._patch(
-            "ipython",
-            lambda: (shell.custom_exceptions, shell.CustomTB),
-            lambda saved: _restore_shell(shell, saved),
-            lambda previous, patch: _ipython(r, shell),
-        )
-
-
 # -- logging ----------------------------------------------------------------------------------
-def _scrub_or_withhold(record: logging.LogRecord, redactor: Redactor) -> None:
-    try:
-        scrub_record(record, redactor)
-    except Exception:  # never raise into a logging call, never let the raw record through
-        record.msg, record.args = _WITHHELD, ()
-        record.exc_info = record.exc_text = record.stack_info = None
-        for key in list(record.__dict__):
-            if key not in _STANDARD_ATTRS:
-                setattr(record, key, _WITHHELD)
-
-
 def _record_factory(redactor: Redactor, previous: Any, patch: _Patch) -> Any:
+    @forget_locals  # if a factory below raises, our frame must not keep the raw arguments
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record: logging.LogRecord = previous(*args, **kwargs)
         if patch.active:
-            _scrub_or_withhold(record, redactor)
+            scrub_record(record, redactor)
         return record
 
     return factory
@@ -226,7 +189,7 @@ def _handle(redactor: Redactor, previous: Any, patch: _Patch) -> Any:
     @functools.wraps(previous)
     def handle(self: logging.Handler, record: logging.LogRecord) -> Any:
         if patch.active:
-            _scrub_or_withhold(record, redactor)
+            scrub_record(record, redactor)
         return previous(self, record)
 
     return handle
@@ -259,60 +222,49 @@ def _through_scrubber(
             real.flush()
 
 
-def _exception_text(
-    redactor: Redactor, value: BaseException | None, tb: TracebackType | None
-) -> str:
-    return "" if value is None else format_exception(value, redactor, tb=tb)
+def _exception_hook(
+    redactor: Redactor,
+    name: str,
+    previous: Any,
+    patch: _Patch | None,
+    exception: Callable[..., tuple[BaseException | None, TracebackType | None]],
+) -> Any:
+    def hook(*args: Any) -> None:
+        if patch is not None and not patch.active:
+            return previous(*args)  # type: ignore[no-any-return]
+        value, tb = exception(*args)
+        _through_scrubber(
+            redactor,
+            name,
+            lambda: previous(*args),
+            lambda: "" if value is None else format_exception(value, redactor, tb=tb),
+        )
+
+    return hook
 
 
 def chained_excepthook(redactor: Redactor, previous: Any, patch: _Patch | None = None) -> Any:
     """A ``sys.excepthook`` that runs ``previous`` and scrubs what it writes to stderr."""
-
-    def excepthook(
-        etype: type[BaseException], value: BaseException, tb: TracebackType | None
-    ) -> None:
-        if patch is not None and not patch.active:
-            return previous(etype, value, tb)  # type: ignore[no-any-return]
-        _through_scrubber(
-            redactor,
-            "sys.excepthook",
-            lambda: previous(etype, value, tb),
-            lambda: _exception_text(redactor, value, tb),
-        )
-
-    return excepthook
+    return _exception_hook(
+        redactor, "sys.excepthook", previous, patch, lambda etype, value, tb: (value, tb)
+    )
 
 
 def _thread_hook(redactor: Redactor, previous: Any, patch: _Patch) -> Any:
-    def excepthook(args: Any) -> None:
-        if not patch.active:
-            return previous(args)  # type: ignore[no-any-return]
-        _through_scrubber(
-            redactor,
-            "threading.excepthook",
-            lambda: previous(args),
-            lambda: _exception_text(redactor, args.exc_value, args.exc_traceback),
-        )
-
-    return excepthook
+    return _exception_hook(redactor, "threading.excepthook", previous, patch, _args_exception)
 
 
 def _unraisable_hook(redactor: Redactor, previous: Any, patch: _Patch) -> Any:
-    def unraisablehook(unraisable: Any) -> None:
-        if not patch.active:
-            return previous(unraisable)  # type: ignore[no-any-return]
-        _through_scrubber(
-            redactor,
-            "sys.unraisablehook",
-            lambda: previous(unraisable),
-            lambda: _exception_text(redactor, unraisable.exc_value, unraisable.exc_traceback),
-        )
+    return _exception_hook(redactor, "sys.unraisablehook", previous, patch, _args_exception)
 
-    return unraisablehook
+
+def _args_exception(args: Any) -> tuple[BaseException | None, TracebackType | None]:
+    return args.exc_value, args.exc_traceback
 
 
 # -- warnings ---------------------------------------------------------------------------------
 def _showwarning(redactor: Redactor, previous: Any, patch: _Patch) -> Any:
+    @forget_locals
     def showwarning(
         message: Warning | str,
         category: type[Warning],
@@ -353,6 +305,7 @@ def _scrub_warning(
 
 
 def _formatwarning(redactor: Redactor, previous: Any, patch: _Patch) -> Any:
+    @forget_locals
     def formatwarning(
         message: Warning | str,
         category: type[Warning],

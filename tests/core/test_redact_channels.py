@@ -24,7 +24,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from guardlib import MASK, Redactor, Secret
+from guardlib import MASK, RedactingFilter, Redactor, Secret
 from guardlib.errors import RedactionError
 from guardlib.redact import MIN_ENCODED_LENGTH, install_everywhere
 
@@ -261,6 +261,45 @@ def test_the_filter_and_callhandlers_see_scrubbed_records_too(
     finally:
         logger.removeFilter(spy)
     assert seen and VALUE not in seen[0] and MASK in seen[0]
+
+
+def test_a_record_that_cannot_be_rendered_is_withheld_not_raised() -> None:
+    class Exploding:
+        def __str__(self) -> str:
+            raise RuntimeError("cannot render " + VALUE)
+
+        __repr__ = __str__
+
+    stream = io.StringIO()
+    handler = _handler(stream, "%(message)s|%(ctx)s")
+    handler.addFilter(RedactingFilter(Redactor([VALUE])))
+    logger = logging.getLogger("guardlib-test.channels.exploding")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.warning("key %s", VALUE, extra={"ctx": Exploding()})  # does not raise
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue() == "[withheld: this could not be redacted]|" + (
+        "[withheld: this could not be redacted]\n"
+    )
+
+
+def test_uninstall_under_someone_elses_wrapper_passes_through() -> None:
+    redactor = Redactor([VALUE])
+    original = logging.getLogRecordFactory()
+    installed = install_everywhere(redactor, ipython=False)
+    ours = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(lambda *a, **k: ours(*a, **k))  # another library wraps ours
+    try:
+        installed.uninstall()
+        record = logging.getLogger("guardlib-test.channels.wrapped").makeRecord(
+            "n", logging.INFO, "f.py", 1, "key %s", (VALUE,), None
+        )
+        assert record.getMessage() == f"key {VALUE}"  # ours stays in the chain, inert
+        assert not installed.installed
+    finally:
+        logging.setLogRecordFactory(original)
 
 
 # -- the process-wide installation, in a fresh interpreter ------------------------------------
