@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from dotenv import dotenv_values
 
 GUARDLIB = [sys.executable, "-m", "guardlib.cli"]
@@ -78,3 +79,60 @@ def test_emulators_up_writes_env_file_and_stops_on_sigterm(tmp_path: Path) -> No
 def test_emulators_up_rejects_unknown_emulator() -> None:
     result = _run("emulators", "up", "--only", "oracle")
     assert result.returncode == 2 and "unknown emulator 'oracle'" in result.stderr
+
+
+SUBCOMMANDS = ["get", "run", "scan", "check-env", "doctor", "emulators"]
+
+
+def test_help_lists_every_command_and_the_exit_codes() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "guardlib", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    for command in SUBCOMMANDS:
+        assert f"    {command}" in result.stdout, command
+    for code in ("65", "66", "69", "77"):
+        assert f"\n  {code} " in result.stdout, code
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_each_command_help_has_purpose_arguments_example_and_exit_codes(command: str) -> None:
+    result = _run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    usage, purpose = result.stdout.split("\n\n")[:2]
+    assert usage.startswith(f"usage: guardlib {command}")
+    assert purpose.strip().endswith(".") and len(purpose.strip()) > 20
+    assert "options:" in result.stdout
+    example = result.stdout.split("example:\n", 1)[1]
+    assert example.startswith(f"  guardlib {command}") or f"guardlib {command}" in example
+    assert "exit codes:\n  " in result.stdout
+    codes = result.stdout.split("exit codes:\n", 1)[1]
+    assert "\n  0 " in "\n" + codes or command == "run"
+
+
+def test_exit_code_table_matches_the_errors() -> None:
+    from guardlib import cli
+    from guardlib.errors import (
+        AccessDenied,
+        InvalidReference,
+        MappingError,
+        ProviderUnavailable,
+        SecretNotFound,
+    )
+
+    assert cli.exit_code_for(InvalidReference("x", "m")) == 65 == cli.EXIT_INVALID_REFERENCE
+    assert cli.exit_code_for(MappingError("m")) == 65
+    assert cli.exit_code_for(SecretNotFound("x", "m")) == 66
+    assert cli.exit_code_for(ProviderUnavailable("x", "m")) == 69
+    assert cli.exit_code_for(AccessDenied("x", "m")) == 77
+    assert cli.exit_code_for(KeyboardInterrupt()) == 130
+    assert cli.exit_code_for(RuntimeError("boom")) == 70
+    for code in (0, 1, 2, 65, 66, 69, 70, 77, 126, 127, 130):  # documented in the docstring
+        assert f"\n{code:<4} " in cli.__doc__, code  # type: ignore[operator]
+
+
+def test_python_dash_m_guardlib_is_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "guardlib", "get"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "usage: guardlib get" in result.stderr

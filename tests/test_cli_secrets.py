@@ -348,3 +348,13 @@ def test_run_keeps_values_out_of_this_process_and_off_disk(
         if path.is_file():
             data = path.read_bytes()
             assert not any(v.encode() in data for v in VALUES), path
+
+
+def test_run_mask_names_values_too_short_to_mask(env_as: Any) -> None:
+    env = env_as("dev-app", GUARDLIB_REF_PORT="env://GL_PORT", GL_PORT="5432",
+                 GUARDLIB_REF_API_KEY="aws-sm://dev-api-key")  # fmt: skip
+    child = "import os; print(os.environ['PORT'], os.environ['API_KEY'])"
+    result = guardlib("run", "--mask", "--", sys.executable, "-c", child, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "5432 **********\n"
+    assert "not masked (shorter than 6 characters): PORT" in result.stderr
