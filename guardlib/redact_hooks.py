@@ -23,12 +23,14 @@ Channels and how each is covered:
   with ``sys.stderr`` pointed at a buffer; what it wrote is scrubbed and written to the real
   ``sys.stderr``. So a custom hook (or the default one) is chained, not replaced. If the previous
   hook fails, a scrubbed traceback is written instead: Python would otherwise print the original
-  exception raw.
+  exception raw. (While a hook runs, another thread's writes to ``sys.stderr`` land in the same
+  buffer and come out scrubbed, after the hook's text.)
 * **warnings** -- ``warnings.showwarning`` gets a scrubbed message and source line, and
   ``warnings.formatwarning``'s output is scrubbed, which also covers ``logging.captureWarnings``
   (it formats with ``formatwarning``) and a ``showwarning`` put back by ``captureWarnings(False)``.
 * **IPython** -- :func:`guardlib.redact.install_ipython_handler` on the running shell, if any
-  (IPython is never imported here).
+  (IPython is never imported here). The shell keeps one custom exception handler: a previous
+  one is set aside while installed and put back by ``uninstall()``.
 
 Every hook consults the live :class:`~guardlib.redact.Redactor`, so values registered after the
 installation are scrubbed too; and no hook raises (a failing hook would make Python print the
@@ -232,15 +234,15 @@ def _exception_hook(
     def hook(*args: Any) -> None:
         if patch is not None and not patch.active:
             return previous(*args)  # type: ignore[no-any-return]
-        value, tb = exception(*args)
         _through_scrubber(
-            redactor,
-            name,
-            lambda: previous(*args),
-            lambda: "" if value is None else format_exception(value, redactor, tb=tb),
+            redactor, name, lambda: previous(*args), lambda: _text(redactor, *exception(*args))
         )
 
     return hook
+
+
+def _text(redactor: Redactor, value: BaseException | None, tb: TracebackType | None) -> str:
+    return "" if value is None else format_exception(value, redactor, tb=tb)
 
 
 def chained_excepthook(redactor: Redactor, previous: Any, patch: _Patch | None = None) -> Any:
