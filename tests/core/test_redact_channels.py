@@ -384,8 +384,6 @@ def test_exception_in_a_thread() -> None:
 def test_unraisable_exception_in_del() -> None:
     body = """
     class Connection:
-        def __repr__(self):
-            return "<Connection key=" + VALUE + ">"
         def __del__(self):
             raise ValueError("could not close with " + VALUE)
     c = Connection(); del c
