@@ -236,7 +236,8 @@ def test_run_references_from_variables_and_environment(env_as: Any, mapping: Pat
                       show, env=env_as("prod-app"))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == PROD
-    env = env_as("prod-app", GUARDLIB_ENV="prod", GUARDLIB_REF_API_KEY="env://OTHER",
+    from_env = "env://OTHER"
+    env = env_as("prod-app", GUARDLIB_ENV="prod", GUARDLIB_REF_API_KEY=from_env,
                  OTHER="demo-not-a-real-from-env")  # fmt: skip
     result = guardlib("run", "--map", str(mapping), "--", sys.executable, "-c", show, env=env)
     assert result.returncode == 0, result.stderr
