@@ -157,9 +157,7 @@ def render(checks: list[Check]) -> str:
 
 
 def main(*, start_emulators: bool = False, show_versions: bool = True) -> int:
-    checks = run_checks(
-        start_emulators=start_emulators, show_versions=show_versions, timings=True
-    )
+    checks = run_checks(start_emulators=start_emulators, show_versions=show_versions, timings=True)
     print(render(checks))
     if start_emulators:
         from . import emulators

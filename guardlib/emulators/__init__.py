@@ -22,12 +22,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .base import CloudContext, Emulator, EmulatorNotRunning, EmulatorUnavailable
+from .base import (
+    CloudContext,
+    Emulator,
+    EmulatorNotRunning,
+    EmulatorUnavailable,
+    FederatedEmulator,
+)
 
 if TYPE_CHECKING:
     from .ca import LocalCA
 from .faults import Faults
-from .seed import ADMIN, SeedError, SeedSpec
+from .seed import ADMIN, SeedError, SeedSpec, TrustSpec
 
 #: emulator name -> "module:Class", imported only when started
 REGISTRY: dict[str, str] = {
@@ -133,19 +139,26 @@ class OfflineCloud:
 
     def __init__(self) -> None:
         from .gateway import Gateway
+        from .oidc import OidcIssuers
 
         self.workdir, self.ca = _process_ca()
         self.faults = Faults()
         self.gateway = Gateway()
         self.gateway.start()
+        self.oidc = OidcIssuers(self.ca, self.gateway, self.workdir)  # starts on first use
         self.emulators: dict[str, Emulator] = {}
         self.identity: str | None = None
+        self.trusts: list[TrustSpec] = []  # every trust seeded so far, in seed order
         self._lock = threading.Lock()
 
     @property
     def context(self) -> CloudContext:
         return CloudContext(
-            ca=self.ca, faults=self.faults, workdir=self.workdir, gateway_url=self.gateway.url
+            ca=self.ca,
+            faults=self.faults,
+            workdir=self.workdir,
+            gateway_url=self.gateway.url,
+            oidc=self.oidc,
         )
 
     def add(self, names: Iterable[str]) -> None:
@@ -168,8 +181,15 @@ class OfflineCloud:
         ``identity``: a seeded identity, ``"admin"`` (full access), or None for the cloud's
         current identity (the one ``apply_env``/``start(identity=…)`` chose; admin by default)."""
         identity = identity if identity is not None else self.identity
+        env = self._shared_env()
+        for emulator in self.emulators.values():
+            env.update(emulator.env(None if identity in (None, ADMIN) else identity))
+        return env
+
+    def _shared_env(self) -> dict[str, str]:
+        """Proxy and CA variables every process that talks to the offline cloud needs."""
         ca = str(self.ca.cert_path)
-        env = {
+        return {
             "HTTPS_PROXY": self.gateway.url,
             "https_proxy": self.gateway.url,
             "HTTP_PROXY": self.gateway.url,
@@ -184,9 +204,66 @@ class OfflineCloud:
             "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": ca,
             "GRPC_VERBOSITY": "ERROR",  # see _load
         }
-        for emulator in self.emulators.values():
-            env.update(emulator.env(None if identity in (None, ADMIN) else identity))
+
+    def federation_env(
+        self,
+        subject: str,
+        *,
+        identity: str | None = None,
+        audience: str | None = None,
+        issuer: str = "github",
+        lifetime: int = 3600,
+    ) -> dict[str, str]:
+        """The environment of a CI job or pod whose OIDC token has ``sub`` = ``subject``: for
+        each cloud that supports federation, a fresh token (with that cloud's default audience,
+        or ``audience``) in a file, and the variables with which its SDK exchanges the token for
+        ``identity``'s credentials. No static credential is in it. ``identity`` defaults to
+        the first identity the seeded trusts name; whether the exchange succeeds is up to the
+        cloud's trust rule, as in the real thing."""
+        if identity is None:
+            if not self.trusts:
+                raise ValueError(
+                    "no trust is seeded: add a 'trusts' section (guardlib.emulators.seed.COURSE "
+                    "has one) or name the identity to request"
+                )
+            identity = self.trusts[0].identity
+        if identity == ADMIN:
+            raise ValueError("no workload may become the administrator")
+        env = self._shared_env()
+        for name, emulator in self.emulators.items():
+            if not isinstance(emulator, FederatedEmulator):
+                continue  # this cloud does not trust the offline issuers (yet)
+            aud = audience if audience is not None else emulator.federation_audience(identity)
+            token = self.oidc.mint(subject, aud, issuer=issuer, lifetime=lifetime)
+            path = self.oidc.write_token(token, f"{name}-{issuer}-token")
+            env.update(emulator.federation_env(identity, path))
         return env
+
+    @contextmanager
+    def as_workload(
+        self,
+        subject: str,
+        *,
+        identity: str | None = None,
+        audience: str | None = None,
+        issuer: str = "github",
+    ) -> Iterator[dict[str, str]]:
+        """Like :meth:`as_identity`, for a CI job or pod with OIDC subject ``subject``: inside
+        the block ``os.environ`` has only the federation environment (no static credential)."""
+        env = self.federation_env(subject, identity=identity, audience=audience, issuer=issuer)
+        keys = set(REAL_CLOUD_VARIABLES) | set(env) | set(self.env())
+        saved = {key: os.environ.get(key) for key in keys}
+        try:
+            for key in keys:
+                os.environ.pop(key, None)
+            os.environ.update(env)
+            yield env
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     def apply_env(
         self, identity: str | None = None, environ: MutableMapping[str, str] | None = None
@@ -234,6 +311,8 @@ class OfflineCloud:
     # -- state ----------------------------------------------------------------------------
     def seed(self, spec: SeedSpec | Mapping[str, Any] | str | Path) -> SeedSpec:
         parsed = SeedSpec.parse(spec)
+        if parsed.trusts:
+            self.oidc.ensure_started()  # the clouds read the issuers' keys while seeding
         for name, emulator in self.emulators.items():
             try:
                 emulator.apply_seed(parsed)
@@ -241,10 +320,12 @@ class OfflineCloud:
                 raise
             except Exception as exc:  # a service's own error (a name it cannot hold …)
                 raise SeedError(f"{name}: {exc}") from exc
+        self.trusts += [t for t in parsed.trusts if t not in self.trusts]
         return parsed
 
     def reset(self) -> None:
         self.faults.clear()
+        self.trusts.clear()
         for emulator in self.emulators.values():
             emulator.reset()
 
@@ -255,6 +336,7 @@ class OfflineCloud:
             except Exception:  # noqa: BLE001, S112 - stop the others regardless
                 continue
         self.emulators.clear()
+        self.oidc.stop()
         self.gateway.stop()
 
     def __enter__(self) -> OfflineCloud:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from .ca import LocalCA
     from .faults import Faults
+    from .oidc import OidcIssuers
     from .seed import SeedSpec
 
 
@@ -41,6 +42,9 @@ class CloudContext:
     faults: Faults
     workdir: Path
     gateway_url: str  # "http://127.0.0.1:PORT", the HTTPS_PROXY value
+    #: the offline OIDC issuers (``oidc.OidcIssuers``): what a cloud calls to verify a
+    #: workload's token (``ctx.oidc.verify(token, audiences=...)``) and to read their keys
+    oidc: OidcIssuers | None = None
 
 
 class Emulator(Protocol):
@@ -71,4 +75,21 @@ class Emulator(Protocol):
         """Forget all state (secrets, identities, policies, faults are separate)."""
 
     def apply_seed(self, spec: SeedSpec) -> None:
-        """Create the identities, secrets and access rules of ``spec`` that concern this cloud."""
+        """Create the identities, secrets and access rules of ``spec`` that concern this cloud.
+        ``spec.trusts`` (workload identity federation) is applied by emulators that support it."""
+
+
+@runtime_checkable
+class FederatedEmulator(Emulator, Protocol):
+    """An emulator that trusts the offline OIDC issuers (workload identity federation).
+
+    ``apply_seed`` turns each ``spec.trusts`` entry into the cloud's own trust object (an IAM
+    OIDC provider and role trust policy, a federated identity credential, a workload identity
+    pool provider and ``roles/iam.workloadIdentityUser`` binding, an OpenBao JWT role)."""
+
+    def federation_audience(self, identity: str) -> str:
+        """The audience this cloud expects in a token for ``identity`` by default."""
+
+    def federation_env(self, identity: str, token_file: Path) -> dict[str, str]:
+        """The variables with which the cloud's SDK exchanges the token in ``token_file`` for
+        ``identity``'s credentials (and no other credential)."""

@@ -67,6 +67,20 @@ DEV_PROD: dict[str, Any] = {
     },
 }
 
+#: The course's world for ``guardlib emulators up`` and chapter 11: DEV_PROD, plus keyless
+#: deploys from CI (workload identity federation with the GitHub Actions issuer): a job on the
+#: main branch of codehive/wallet may become ``prod-app``; a job in its ``dev`` environment
+#: may become ``dev-app``. A pull request matches neither.
+COURSE: dict[str, Any] = {
+    **DEV_PROD,
+    "trusts": [
+        {"identity": "prod-app", "issuer": "github",
+         "subject": "repo:codehive/wallet:ref:refs/heads/main"},
+        {"identity": "dev-app", "issuer": "github",
+         "subject": "repo:codehive/wallet:environment:dev"},
+    ],
+}  # fmt: skip
+
 _IDENTITY_RE = re.compile(r"[a-z][a-z0-9-]{2,29}")  # fits a GCP service-account id and the rest
 
 
@@ -94,10 +108,40 @@ class SecretSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class TrustSpec:
+    """Workload identity federation: a token from ``issuer`` whose ``sub`` matches ``subject``
+    may become ``identity``. ``subject`` is exact, or ends in ``*`` to match a prefix (the one
+    wildcard every cloud can express: IAM ``StringLike``, a CEL ``startsWith``, an OpenBao glob;
+    Entra's federated credentials take exact subjects only, so Azure trusts exact ones only).
+    ``audience`` None: each cloud's own default audience."""
+
+    identity: str
+    issuer: str = "github"  # "github" | "kubernetes"
+    subject: str = ""
+    audience: str | None = None
+
+    @property
+    def is_prefix(self) -> bool:
+        return self.subject.endswith("*")
+
+    def matches(self, subject: str) -> bool:
+        if self.is_prefix:
+            return subject.startswith(self.subject[:-1])
+        return subject == self.subject
+
+
+ISSUERS = ("github", "kubernetes")
+#: what a trusted subject may contain: GitHub's and Kubernetes' subject characters, one
+#: trailing '*' at most (no '?', no inner '*': each cloud's pattern language differs there)
+_SUBJECT_RE = re.compile(r"[A-Za-z0-9_./:@-]{1,255}\*?")
+
+
+@dataclasses.dataclass(frozen=True)
 class SeedSpec:
     identities: Mapping[str, IdentitySpec]
     secrets: tuple[SecretSpec, ...] = ()
     extra: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    trusts: tuple[TrustSpec, ...] = ()
 
     @classmethod
     def parse(cls, data: SeedSpec | Mapping[str, Any] | str | Path) -> SeedSpec:
@@ -134,7 +178,7 @@ class SeedSpec:
     def from_mapping(cls, data: Mapping[str, Any]) -> SeedSpec:
         if not isinstance(data, Mapping):
             raise SeedError("a seed is a mapping with 'identities' and/or 'secrets'")
-        unknown = set(data) - {"identities", "secrets", *CLOUDS}
+        unknown = set(data) - {"identities", "secrets", "trusts", *CLOUDS}
         if unknown:
             raise SeedError(f"unknown seed section(s): {', '.join(sorted(unknown))}")
         identities: dict[str, IdentitySpec] = {}
@@ -188,5 +232,38 @@ class SeedSpec:
                     raise SeedError(f"{where}: unknown cloud(s) {', '.join(sorted(bad))}")
             tags = item.get("tags", {})
             secrets.append(SecretSpec(name, value, readers, writers, clouds, dict(tags)))
+        trusts = []
+        raw_trusts = data.get("trusts", [])
+        if not isinstance(raw_trusts, (list, tuple)):
+            raise SeedError("trusts: a list of {identity, issuer, subject[, audience]}")
+        for n, item in enumerate(raw_trusts):
+            where = f"trusts[{n}]"
+            if not isinstance(item, Mapping):
+                raise SeedError(f"{where}: a mapping with identity, issuer and subject")
+            unknown = set(item) - {"identity", "issuer", "subject", "audience"}
+            if unknown:
+                raise SeedError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+            identity = add_identity(item.get("identity"), where=where)
+            if identity == ADMIN:
+                raise SeedError(f"{where}: no token may become the administrator")
+            issuer = item.get("issuer", "github")
+            if issuer not in ISSUERS:
+                raise SeedError(f"{where}: issuer is one of {', '.join(ISSUERS)}")
+            subject = item.get("subject")
+            if not isinstance(subject, str) or not _SUBJECT_RE.fullmatch(subject):
+                raise SeedError(
+                    f"{where}: subject is 1-255 characters of letters, digits and _ . / : @ -, "
+                    "optionally ending in one '*'"
+                )
+            if subject == "*" or subject.endswith(":*") and subject.count(":") < 2:
+                raise SeedError(f"{where}: a subject pattern must name at least a repository")
+            audience = item.get("audience")
+            if audience is not None and (
+                not isinstance(audience, str)
+                or not _SUBJECT_RE.fullmatch(audience)
+                or audience.endswith("*")
+            ):
+                raise SeedError(f"{where}: audience is an exact string")
+            trusts.append(TrustSpec(identity, issuer, subject, audience))
         extra = {c: dict(data[c]) for c in CLOUDS if c in data}
-        return cls(identities=identities, secrets=tuple(secrets), extra=extra)
+        return cls(identities=identities, secrets=tuple(secrets), extra=extra, trusts=tuple(trusts))
