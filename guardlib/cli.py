@@ -201,7 +201,11 @@ def _parser() -> argparse.ArgumentParser:
         "outputs (detect-secrets underneath); values are never printed",
         "  guardlib scan . --allowlist .secrets-allowlist\n"
         "  guardlib scan . --write-baseline .secrets.baseline   # accept what is there now\n"
-        "  guardlib scan . --baseline .secrets.baseline         # report only new findings",
+        "  guardlib scan . --baseline .secrets.baseline         # report only new findings\n\n"
+        "Each finding names the file, line and kind, with a SHA-1 fingerprint, never the value.\n"
+        "A .env file that git tracks or does not ignore is reported, and never written to a\n"
+        "baseline: fix it (rotate, git rm --cached, .gitignore). Both baseline files are\n"
+        "skipped by the scan (their hashes look like secrets).",
         exit_codes(0, 1, 2),
     )
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")

@@ -24,10 +24,12 @@ PROD = "demo-not-a-real-key-prod"
 DB_PASSWORD = "demo-not-a-real-pw-cli-42"
 DB_CREDS = json.dumps({"user": "app", "password": DB_PASSWORD})
 VALUES = (DEV, PROD, DB_PASSWORD)
+BLOB = b"\x00\xffdemo-not-a-real-binary"
 SEED = {
     "secrets": {
         **DEV_PROD["secrets"],
         "db-creds": {"value": DB_CREDS, "readers": ["dev-app"], "clouds": ["aws", "gcp"]},
+        "blob-key": {"value": BLOB, "readers": ["dev-app"], "clouds": ["aws"]},
     }
 }
 EVERY_PROVIDER = [
@@ -359,3 +361,17 @@ def test_run_mask_names_values_too_short_to_mask(env_as: Any) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "5432 **********\n"
     assert "not masked (shorter than 6 characters): PORT" in result.stderr
+
+
+def test_get_reveal_writes_binary_as_is_and_run_refuses_it(env_as: Any) -> None:
+    result = subprocess.run([*GUARDLIB, "get", "--reveal", "aws-sm://blob-key"], env=env_as(),
+                            capture_output=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0 and result.stdout == BLOB
+    result = guardlib("get", "aws-sm://blob-key", env=env_as())
+    fields = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert fields["type"] == "binary" and fields["length"] == str(len(BLOB))
+    env = env_as("dev-app", GUARDLIB_REF_BLOB="aws-sm://blob-key")
+    result = guardlib("run", "--", sys.executable, "-c", "print('started')", env=env)
+    assert result.returncode == INVALID_REFERENCE
+    assert "BLOB: a binary secret cannot be an environment variable" in result.stderr
+    assert "started" not in result.stdout and "demo-not-a-real" not in result.stderr
