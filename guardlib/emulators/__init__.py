@@ -159,6 +159,7 @@ class OfflineCloud:
             workdir=self.workdir,
             gateway_url=self.gateway.url,
             oidc=self.oidc,
+            gateway=self.gateway,
         )
 
     def add(self, names: Iterable[str]) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from .ca import LocalCA
     from .faults import Faults
+    from .gateway import Gateway
     from .oidc import OidcIssuers
     from .seed import SeedSpec
 
@@ -45,6 +46,9 @@ class CloudContext:
     #: the offline OIDC issuers (``oidc.OidcIssuers``): what a cloud calls to verify a
     #: workload's token (``ctx.oidc.verify(token, audiences=...)``) and to read their keys
     oidc: OidcIssuers | None = None
+    #: the gateway itself, for an emulator that serves some of its hosts from a second server
+    #: (``gateway.route(pattern, backend)``; unroute them at stop)
+    gateway: Gateway | None = None
 
 
 class Emulator(Protocol):
