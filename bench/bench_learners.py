@@ -198,7 +198,7 @@ def run_room(
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     base = Path(tempfile.mkdtemp(prefix="bench-learners-"))
     learners: list[Learner] = []
-    load_before = os.getloadavg()
+    load_before = _loadavg()
     began = time.time()
     try:
         for i in range(n):
@@ -290,7 +290,7 @@ def summarise(n: int, learners: list[Learner], began: float, load: tuple[float, 
         "learners": n,
         "wall_s": time.time() - began,
         "load_before": load,
-        "load_after": os.getloadavg(),
+        "load_after": _loadavg(),
         "per_learner": per_learner,
         "chapter_s": times,
         "kernel_start_s": startups,
@@ -429,6 +429,11 @@ def report(rooms: list[dict[str, Any]], server_mb: float | None, chapters: list[
     print("problems: " + ("none" if not problems else "\n  " + "\n  ".join(problems)))
 
 
+def _loadavg() -> tuple[float, float, float]:
+    """The 1, 5 and 15-minute load averages (zeros where the OS has none, e.g. Windows)."""
+    return os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+
+
 def _total_memory_gb() -> float:
     try:
         import psutil
@@ -470,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
 
     deadline = time.time() + args.timeout
     print(
-        f"[bench] {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start "
+        f"[bench] {os.cpu_count()} CPUs, load average {_loadavg()[0]:.2f} at start "
         f"(other work on this machine counts too)",
         flush=True,
     )

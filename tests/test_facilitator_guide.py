@@ -184,6 +184,8 @@ def test_sizing_table_rows_are_consistent() -> None:
         assert int(nodes) * per_node >= int(row["Room"])
         guaranteed = float(row["Memory guaranteed per node"].split()[0])
         worst = float(row["Worst case per node (928 MB each)"].split()[0])
+        typical = float(row["Typical use per node (371 MB each)"].split()[0])
+        assert typical == pytest.approx(per_node * 0.371, abs=0.1)
         assert guaranteed == pytest.approx(per_node * 0.5, abs=0.1)
         assert worst == pytest.approx(per_node * 0.928, abs=0.1)
         assert worst <= int(ram) - 1.5, "the worst case must fit the node"
