@@ -135,6 +135,8 @@ class Learner:
     chapters: list[dict[str, Any]] = field(default_factory=list)
     remote: set[str] = field(default_factory=set)
     pids: set[int] = field(default_factory=set)
+    exit: int | None = None  # the worker's exit status; None: stopped by --timeout
+    expected: int = 0
 
 
 def tree(pid: int) -> list[Any]:
@@ -236,6 +238,8 @@ def run_room(
     finally:
         leftover: set[int] = set()
         for lr in learners:
+            lr.exit = lr.proc.poll()  # before the kill: None means still running
+            lr.expected = len(chapters)
             leftover |= {p.pid for p in tree(lr.proc.pid)} | {lr.proc.pid}
         kill_all(leftover)
         for lr in learners:
@@ -243,9 +247,9 @@ def run_room(
             results = lr.workdir.parent / "chapters.jsonl"
             if results.exists():
                 lr.chapters = [json.loads(line) for line in results.read_text().splitlines()]
-            if lr.proc.returncode != 0 or len(lr.chapters) < len(chapters):
+            if lr.exit not in (0, None):
                 tail = (lr.workdir.parent / "worker.log").read_text(errors="replace")[-600:]
-                print(f"[bench] learner {lr.index} exit {lr.proc.returncode}:\n{tail}", flush=True)
+                print(f"[bench] learner {lr.index} exited {lr.exit}:\n{tail}", flush=True)
         # the kernels' OpenBao servers run in their own sessions: end any that outlived a kill
         kill_all({pid for lr in learners for pid in lr.pids})
         shutil.rmtree(base, ignore_errors=True)
@@ -258,6 +262,13 @@ def summarise(n: int, learners: list[Learner], began: float, load: tuple[float, 
     startups: list[float] = []
     problems: list[str] = []
     for lr in learners:
+        if lr.exit is None:
+            problems.append(
+                f"learner {lr.index}: stopped by --timeout after {len(lr.chapters)} of "
+                f"{lr.expected} chapters"
+            )
+        elif lr.exit != 0 or len(lr.chapters) < lr.expected:
+            problems.append(f"learner {lr.index}: worker exited {lr.exit}")
         peak_rss = max((s.rss for s in lr.samples), default=0)
         peak_pss = max((s.pss for s in lr.samples), default=0)
         chapter_peaks = {}
