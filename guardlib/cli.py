@@ -254,11 +254,63 @@ def _parser() -> argparse.ArgumentParser:
         exit_codes(0, 2),
     )
     emu_sub = emu.add_subparsers(dest="action", required=True, metavar="ACTION")
-    up = emu_sub.add_parser("up", help="run the emulators and write their environment")
-    up.add_argument("--only", help="comma-separated: azure,gcp,aws,vault (default: all)")
-    up.add_argument("--identity", help="act as this seeded identity (default: admin)")
+    up = emu_sub.add_parser(
+        "up",
+        help="run the emulators and write their environment",
+        description="Run the offline cloud until Ctrl+C and write the environment that points "
+        "unmodified SDK code at it. `source offline.env` (sh) exports it to child processes.",
+        epilog="examples:\n"
+        "  guardlib emulators up --identity dev-app --env-file offline.env\n"
+        "  guardlib emulators up --format powershell --env-file offline.ps1\n"
+        "  guardlib emulators up --oidc-subject repo:codehive/wallet:ref:refs/heads/main",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run_in = emu_sub.add_parser(
+        "run",
+        help="run a command inside the offline cloud, then stop it",
+        description="Start the offline cloud, run CMD with its environment (as --identity, "
+        "admin by default, or as a CI job with --oidc-subject), stop the cloud when CMD ends "
+        "and exit with CMD's exit code.",
+        epilog="example:\n  guardlib emulators run --identity dev-app -- python app.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for action in (up, run_in):
+        action.add_argument("--only", help="comma-separated: azure,gcp,aws,vault (default: all)")
+        action.add_argument(
+            "--identity",
+            help="act as this seeded identity (default: admin); with --oidc-subject, the "
+            "identity the job asks to become (default: the first one the seed's trusts name)",
+        )
+        action.add_argument(
+            "--seed",
+            metavar="FILE|course|none",
+            default="course",
+            help="the course's dev/prod world with its CI trusts (default), nothing, or a "
+            "JSON or TOML seed file",
+        )
+        action.add_argument(
+            "--oidc-subject",
+            metavar="SUB",
+            help="act as a CI job or pod whose OIDC token has this subject (workload identity "
+            "federation: no static credential is written)",
+        )
+        action.add_argument(
+            "--oidc-audience", metavar="AUD", help="with --oidc-subject: the tokens' audience "
+            "(default: each cloud's own)"
+        )  # fmt: skip
+        action.add_argument(
+            "--oidc-issuer", choices=("github", "kubernetes"), default="github",
+            help="with --oidc-subject: which issuer signs the tokens (default: github)",
+        )  # fmt: skip
     up.add_argument("--env-file", metavar="PATH", help="write the environment here, not stdout")
-    up.add_argument("--seed", metavar="FILE", help="a JSON or TOML seed file")
+    up.add_argument(
+        "--format",
+        choices=("sh", "dotenv", "powershell", "json"),
+        default="sh",
+        help="sh: export KEY='value' (default; python-dotenv reads it too), dotenv, "
+        "powershell: $env:KEY = 'value', json",
+    )
+    run_in.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG ...]")
     emu_sub.add_parser("list", help="which emulators can start here")
     return parser
 
@@ -270,14 +322,27 @@ def _emulators(args: argparse.Namespace) -> int:
         for name, why in emulators.available().items():
             print(f"{name:<6} {'available' if why is None else why}")
         return EXIT_OK
+    from .emulators.oidc import SubjectError
     from .emulators.seed import SeedError
-    from .emulators.up import run
+    from .emulators.up import Workload, run, run_command
 
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    workload = None
+    if args.oidc_subject is not None:
+        workload = Workload(args.oidc_subject, args.oidc_audience, args.oidc_issuer)
+    elif args.oidc_audience is not None:
+        print(f"guardlib emulators {args.action}: --oidc-audience needs --oidc-subject",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     try:
-        return run(only, args.identity, args.env_file, args.seed)
-    except (ValueError, SeedError, emulators.EmulatorUnavailable) as exc:
-        print(f"guardlib emulators up: {exc}", file=sys.stderr)
+        if args.action == "run":
+            cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+            return run_command(cmd, only, args.identity, args.seed, workload=workload)
+        return run(
+            only, args.identity, args.env_file, args.seed, fmt=args.format, workload=workload
+        )
+    except (ValueError, SeedError, SubjectError, emulators.EmulatorUnavailable) as exc:
+        print(f"guardlib emulators {args.action}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -16,7 +16,7 @@ import pytest
 from dotenv import dotenv_values
 
 from guardlib import emulators
-from guardlib.emulators.seed import DEV_PROD
+from guardlib.emulators.seed import COURSE, DEV_PROD
 from guardlib.emulators.up import FORMATS, render_env, seed_argument
 
 AWKWARD = {
@@ -68,8 +68,9 @@ def test_an_unknown_format_is_refused_naming_the_choices() -> None:
 
 
 def test_the_course_seed_is_the_default_and_none_is_empty(tmp_path: Path) -> None:
-    assert seed_argument(None) is DEV_PROD
-    assert seed_argument("course") is DEV_PROD
+    assert seed_argument(None) is COURSE
+    assert seed_argument("course") is COURSE
+    assert COURSE["secrets"] == DEV_PROD["secrets"]
     assert seed_argument("none") is None
     assert seed_argument(str(tmp_path / "seed.json")) == str(tmp_path / "seed.json")
 
@@ -120,3 +121,39 @@ def test_two_runs_of_emulators_up_hand_out_different_credentials(tmp_path: Path)
     assert "(gcp private key)" in present
     same = [name for name in present if first[name] == second.get(name)]
     assert same == [], f"the same in two runs: {same}"
+
+
+def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "guardlib", "emulators", *args],
+        capture_output=True, text=True, timeout=180, check=False, **kwargs,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_emulators_run_gives_the_command_the_identity_and_its_exit_code() -> None:
+    probe = (
+        "import os, sys, boto3\n"
+        "arn = boto3.client('sts').get_caller_identity()['Arn']\n"
+        "print(arn.split(':')[-1].split('/')[1])\n"
+        "sm = boto3.client('secretsmanager')\n"
+        "print(sm.get_secret_value(SecretId='dev-api-key')['Name'])\n"
+        "sys.exit(42)\n"
+    )
+    result = _cli(
+        "run", "--only", "aws", "--identity", "dev-app", "--", sys.executable, "-c", probe
+    )
+    assert result.returncode == 42, result.stderr
+    assert result.stdout.split() == ["dev-app", "dev-api-key"]  # the course seed, by default
+    assert "demo-not-a-real" not in result.stdout + result.stderr
+
+
+def test_emulators_run_with_an_empty_seed_and_a_missing_command() -> None:
+    result = _cli("run", "--only", "aws", "--seed", "none", "--", "no-such-command-guardlib")
+    assert result.returncode == 127 and "command not found" in result.stderr
+
+
+def test_emulators_up_json_format_and_audience_without_subject(tmp_path: Path) -> None:
+    bad = _cli("up", "--only", "aws", "--oidc-audience", "sts.amazonaws.com")
+    assert bad.returncode == 2 and "--oidc-subject" in bad.stderr
+    worse = _cli("up", "--only", "aws", "--oidc-subject", "repo:codehive/wallet")
+    assert worse.returncode == 2 and "GitHub Actions subject" in worse.stderr

@@ -221,6 +221,7 @@ class OfflineCloud:
         ``identity``'s credentials. No static credential is in it. ``identity`` defaults to
         the first identity the seeded trusts name; whether the exchange succeeds is up to the
         cloud's trust rule, as in the real thing."""
+        self.oidc.check_subject(subject, issuer)  # a subject no issuer would sign: say so first
         if identity is None:
             if not self.trusts:
                 raise ValueError(

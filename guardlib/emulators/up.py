@@ -9,13 +9,15 @@ child processes, and python-dotenv reads it too), ``dotenv`` (``KEY='value'``), 
 ``run -- CMD`` starts the cloud, runs CMD with that environment (as the chosen identity) added
 to its own, and stops the cloud when CMD ends, exiting with CMD's exit code.
 
-The seed defaults to ``course``: the notebooks' dev/prod world (``seed.DEV_PROD``), so the
+The seed defaults to ``course``: the notebooks' dev/prod world and its CI trusts
+(``seed.COURSE``), so the
 README's snippets work out of the box; ``--seed none`` starts an empty cloud.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shlex
@@ -27,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import start, stop
+from . import OfflineCloud, start, stop
 
 FORMATS = ("sh", "dotenv", "powershell", "json")
 #: ``--seed`` names that are not files: the course's world, or nothing
@@ -57,11 +59,12 @@ def render_env(env: dict[str, str], fmt: str = "sh") -> str:
 
 def seed_argument(seed: str | None) -> object:
     """What ``start(seed=...)`` gets for a ``--seed`` argument: ``course`` (the default) is the
-    notebooks' dev/prod seed, ``none`` nothing, anything else a JSON or TOML file."""
-    from .seed import DEV_PROD
+    notebooks' dev/prod world with its CI trusts (``seed.COURSE``), ``none`` nothing, anything
+    else a JSON or TOML file."""
+    from .seed import COURSE
 
     if seed is None or seed == "course":
-        return DEV_PROD
+        return COURSE
     if seed == "none":
         return None
     return seed
@@ -85,6 +88,30 @@ def write_env_file(path: Path, text: str) -> None:
         raise
 
 
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """``--oidc-subject``: act as a CI job or pod holding an OIDC token with this subject."""
+
+    subject: str
+    audience: str | None = None
+    issuer: str = "github"
+
+
+#: token files are rewritten this often while ``up`` runs (tokens live an hour), as a kubelet
+#: refreshes a projected service-account token well before it expires
+REFRESH_SECONDS = 20 * 60
+
+
+def environment(cloud: OfflineCloud, identity: str | None, workload: Workload | None) -> dict:
+    """The environment a process gets: ``identity``'s credentials, or, for a workload, only
+    the federation variables (a fresh token per cloud; ``identity`` is the one it asks for)."""
+    if workload is None:
+        return cloud.env(identity)
+    return cloud.federation_env(
+        workload.subject, identity=identity, audience=workload.audience, issuer=workload.issuer
+    )
+
+
 def run(
     only: list[str] | None,
     identity: str | None,
@@ -93,12 +120,14 @@ def run(
     *,
     fmt: str = "sh",
     wait: bool = True,
+    workload: Workload | None = None,
 ) -> int:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     began = time.perf_counter()
-    cloud = start(only, identity=identity, seed=seed_argument(seed))  # type: ignore[arg-type]
-    text = render_env(cloud.env(), fmt)
+    as_identity = identity if workload is None else None
+    cloud = start(only, identity=as_identity, seed=seed_argument(seed))  # type: ignore[arg-type]
+    text = render_env(environment(cloud, identity, workload), fmt)
     elapsed_ms = (time.perf_counter() - began) * 1000
     names = ", ".join(cloud.emulators) or "none"
     if env_file:
@@ -124,8 +153,11 @@ def run(
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     print("press Ctrl+C to stop", file=sys.stderr, flush=True)
+    refreshed = time.monotonic()
     while not done.wait(0.5):
-        pass
+        if workload is not None and time.monotonic() - refreshed > REFRESH_SECONDS:
+            environment(cloud, identity, workload)  # same file names, fresh tokens
+            refreshed = time.monotonic()
     stop()
     if env_file:
         Path(env_file).unlink(missing_ok=True)
@@ -134,12 +166,18 @@ def run(
 
 
 def run_command(
-    command: list[str], only: list[str] | None, identity: str | None, seed: str | None
+    command: list[str],
+    only: list[str] | None,
+    identity: str | None,
+    seed: str | None,
+    *,
+    workload: Workload | None = None,
 ) -> int:
-    """Run ``command`` inside the offline cloud as ``identity`` (default: admin); its exit code.
+    """Run ``command`` inside the offline cloud as ``identity`` (default: admin), or as a
+    ``workload``; return its exit code.
 
-    The child gets this environment, less any real cloud credential, plus the identity's
-    offline environment; the cloud stops when the child ends."""
+    The child gets this environment, less any real cloud credential, plus the offline
+    environment; the cloud stops when the child ends."""
     from . import REAL_CLOUD_VARIABLES
 
     if not command:
@@ -147,7 +185,7 @@ def run_command(
     cloud = start(only, seed=seed_argument(seed))  # type: ignore[arg-type]
     try:
         env = {k: v for k, v in os.environ.items() if k not in REAL_CLOUD_VARIABLES}
-        env.update(cloud.env(identity or "admin"))
+        env.update(environment(cloud, identity or (None if workload else "admin"), workload))
         try:
             child = subprocess.Popen(command, env=env)
         except FileNotFoundError:

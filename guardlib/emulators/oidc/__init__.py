@@ -100,6 +100,11 @@ class OidcIssuers:
         return self._folder
 
     # -- tokens ------------------------------------------------------------------------------
+    def check_subject(self, subject: str, issuer: str = "github") -> None:
+        """Raise :class:`SubjectError` unless ``issuer`` could put ``subject`` in a token."""
+        build = protocol.github_claims if self.issuer(issuer) is self.github else None
+        (build or protocol.kubernetes_claims)(subject, "check")
+
     def mint(
         self,
         subject: str,
