@@ -18,6 +18,13 @@ it works for any number of identities in one process, and it needs no process re
 google-auth reads ``GCE_METADATA_HOST`` once, at import. For the "runs on GCP with an attached
 service account" story use ``metadata_env(identity)``, which starts a metadata-server emulator
 for that identity (use it in a fresh process, without ``GOOGLE_APPLICATION_CREDENTIALS``).
+
+Keyless deploys (workload identity federation, ``federation.py``): the seed's ``trusts`` become
+workload identity pools, OIDC providers and ``roles/iam.workloadIdentityUser`` bindings;
+``federation_env(identity, token_file)`` writes an ``external_account`` credentials file, and
+google-auth exchanges the token at ``sts.googleapis.com`` and impersonates the service account
+through ``iamcredentials.googleapis.com``, both served here (an HTTPS server beside the gRPC
+one, routed by the gateway).
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from typing import TYPE_CHECKING
 from ..kit import apply_seed as _apply_seed
 from ..kit import require_running
 from . import auth as _auth
+from . import cel as _cel
+from . import federation as _federation
 from . import iam
 from . import protocol as _protocol
 from .errors import RpcError
@@ -41,6 +50,8 @@ from .state import PROJECT_ID, PROJECT_NUMBER, Store
 
 if TYPE_CHECKING:
     from ..base import CloudContext
+    from ..gateway import Gateway
+    from ..kit.server import LoopbackHTTPServer
     from ..seed import IdentitySpec, SecretSpec, SeedSpec
     from .metadata import MetadataServer
 
@@ -70,6 +81,10 @@ class GcpEmulator:
         self._written: set[str] = set()  # key files written in this start
         self._tag = ""
         self._lock = threading.Lock()
+        self.federation = _federation.Federation(self.auth, PROJECT_NUMBER)
+        self._http: LoopbackHTTPServer | None = None  # STS and IAM Credentials
+        self._gateway: Gateway | None = None
+        self._http_backend = self._federation_backend  # one object, for gateway.unroute
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, ctx: CloudContext) -> None:
@@ -84,8 +99,35 @@ class GcpEmulator:
         chain, key = ctx.ca.leaf_pem(*HOSTS)
         self._server = Server(self.store, self.auth, ctx.faults)
         self._server.start(chain, key)
+        self._start_federation(ctx)
+
+    def _start_federation(self, ctx: CloudContext) -> None:
+        from ..kit.server import LoopbackHTTPServer
+
+        self.federation.oidc = ctx.oidc
+        tls = ctx.ca.server_context(*_federation.HOSTS)
+        self._http = LoopbackHTTPServer(
+            _federation.responder(self.federation),
+            tls,
+            reject=_federation.reject,
+            max_body=64 * 1024,
+            name="guardlib-gcp-federation",
+        ).start()
+        self._gateway = ctx.gateway
+        if self._gateway is not None:
+            for host in _federation.HOSTS:
+                self._gateway.route(f"{host}:443", self._http_backend)
+
+    def _federation_backend(self) -> tuple[str, int]:
+        return require_running(self.name, self._http).address
 
     def stop(self) -> None:
+        if self._gateway is not None:
+            self._gateway.unroute(self._http_backend)
+            self._gateway = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -99,6 +141,7 @@ class GcpEmulator:
     def reset(self) -> None:
         self.store.reset()
         self.auth.reset()
+        self.federation.reset()
         self._register_admin()
 
     # -- identities --------------------------------------------------------------------------
@@ -181,6 +224,54 @@ class GcpEmulator:
             "NO_GCE_CHECK": "False",
         }
 
+    # -- workload identity federation (base.FederatedEmulator) ------------------------------------
+    def _provider(self, identity: str) -> tuple[str, str]:
+        """(STS audience, token audience) of the provider ``identity``'s trusts use."""
+        provider = self.federation.provider_for(identity)
+        if provider is not None:
+            return provider.sts_audience, provider.token_audience
+        # no trust at all: the GitHub provider's name (STS answers that it does not exist)
+        name = (
+            f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/guard-github/"
+            "providers/github"
+        )
+        return f"//{_federation.IAM}/{name}", f"https://{_federation.IAM}/{name}"
+
+    def federation_audience(self, identity: str) -> str:
+        """The ``aud`` a token for ``identity`` carries by default: the provider's full name
+        with ``https:``, as google-github-actions/auth asks GitHub for it."""
+        return self._provider(identity)[1]
+
+    def federation_env(self, identity: str, token_file: Path) -> dict[str, str]:
+        """An ``external_account`` credentials file (as google-github-actions/auth writes one)
+        that exchanges the token in ``token_file`` and impersonates ``identity``'s service
+        account; no key file, no metadata server."""
+        workdir = require_running(self.name, self._workdir if self._server else None)
+        if not _IDENTITY_RE.fullmatch(identity):
+            raise ValueError(
+                "identity names are 3-30 characters of a-z, 0-9 and '-', starting with a letter"
+            )
+        email = email_of(identity)
+        info = {
+            "type": "external_account",
+            "audience": self._provider(identity)[0],
+            "subject_token_type": _federation.SUBJECT_TOKEN_TYPE,
+            "token_url": f"https://{_federation.STS_HOST}/v1/token",
+            "service_account_impersonation_url": (
+                f"https://{_federation.IAMCREDENTIALS_HOST}/v1/projects/-/serviceAccounts/"
+                f"{email}:generateAccessToken"
+            ),
+            "credential_source": {"file": str(token_file)},
+            "universe_domain": "googleapis.com",
+        }
+        path = workdir / f"gcp-federated-{identity}-{self._tag}.json"
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(info, fh, indent=2)
+        os.replace(tmp, path)
+        return {"GOOGLE_APPLICATION_CREDENTIALS": str(path), "GOOGLE_CLOUD_PROJECT": PROJECT_ID}
+
     # -- seeding (kit.SeedHooks) ----------------------------------------------------------------
     def check_secret_name(self, name: str) -> str | None:
         if not _protocol.SECRET_ID_RE.fullmatch(name):
@@ -218,10 +309,24 @@ class GcpEmulator:
                         f"gcp: project_roles: unknown role {role!r}; "
                         f"known: {', '.join(sorted(iam.ROLES))}"
                     )
+        conditions = extra.get("attribute_conditions", {})
+        if not isinstance(conditions, dict) or not all(
+            isinstance(v, str) for v in conditions.values()
+        ):
+            raise SeedError("gcp: attribute_conditions: a mapping of issuer to a CEL condition")
+        for issuer, text in conditions.items():  # refuse a bad condition before storing anything
+            try:
+                _cel.parse_condition(text)
+            except _cel.CelError as exc:
+                raise SeedError(f"gcp: attribute_conditions[{issuer}]: {exc}") from None
         try:
             _apply_seed(_SeedHooks(self), spec)
         except RpcError as exc:
             raise SeedError(f"gcp: {exc.message}") from None
+        try:
+            self.federation.apply(spec.trusts, email_of, conditions)
+        except ValueError as exc:
+            raise SeedError(f"gcp: {exc}") from None
         for identity, roles in project_roles.items():
             self.add_identity(identity)
             for role in [roles] if isinstance(roles, str) else roles:

@@ -9,7 +9,10 @@ one-hour lifetime. If the user asked for explicit scopes the JWT has no ``aud`` 
 claim instead (AIP-4111). We verify exactly that: known key id of a known account, signature,
 issuer, expiry, and audience or scope.
 
-Metadata-server credentials send an opaque access token that we issued (``metadata.py``).
+Metadata-server credentials send an opaque access token that we issued (``metadata.py``); so
+do IAM Credentials' ``generateAccessToken`` answers (``federation.py``). A *federated* token
+from STS stands for a workload identity pool principal, not a service account: Secret Manager
+sees the caller ``principal://…`` (so only a binding for that principal grants it anything).
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ import re
 import secrets
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..kit import CredentialBook
 from . import errors
+
+if TYPE_CHECKING:
+    from .federation import FederatedToken
 
 AUDIENCES = ("https://secretmanager.googleapis.com/", "https://secretmanager.googleapis.com")
 SCOPES = (
@@ -86,7 +92,10 @@ class Authenticator:
         self._accounts: dict[str, str] = {}  # identity name -> email
         self._tokens: dict[str, tuple[str, float]] = {}  # opaque access token -> (email, exp)
         self._verified: dict[str, tuple[str, str, float]] = {}  # jwt -> (name, email, exp)
+        self._federated: dict[str, FederatedToken] = {}  # STS access token -> its principal
         self._lock = threading.Lock()
+        #: the emulator's clock (tests move it forward to expire tokens)
+        self.clock = time.time
 
     # -- keys --------------------------------------------------------------------------------
     def key_for(self, name: str) -> KeyRecord:
@@ -103,6 +112,7 @@ class Authenticator:
             self._by_kid.clear()
             self._verified.clear()
             self._tokens.clear()
+            self._federated.clear()
 
     # -- accounts ----------------------------------------------------------------------------
     def register(self, name: str, email: str) -> None:
@@ -121,12 +131,38 @@ class Authenticator:
 
     def issue_token(self, email: str, lifetime: int = 3599) -> str:
         token = "ya29.guardlib-offline-" + secrets.token_urlsafe(32)
-        now = time.time()
+        now = self.clock()
         with self._lock:
             if len(self._tokens) > 4096:
                 self._tokens = {k: v for k, v in self._tokens.items() if v[1] > now}
             self._tokens[token] = (email, now + lifetime)
         return token
+
+    def token_email(self, token: str) -> str | None:
+        """The account of an unexpired access token we issued to a known account, else None."""
+        hit = self._tokens.get(token)
+        if hit is None:
+            return None
+        email, exp = hit
+        return email if self.clock() <= exp and self.known(email) else None
+
+    def issue_federated(self, record: FederatedToken) -> str:
+        """An STS access token for a workload identity pool principal (opaque, like Google's
+        ``ya29.d.`` federated tokens)."""
+        token = "ya29.d.guardlib-offline-" + secrets.token_urlsafe(40)
+        now = self.clock()
+        with self._lock:
+            if len(self._federated) > 4096:
+                self._federated = {k: v for k, v in self._federated.items() if v.expires > now}
+            self._federated[token] = record
+        return token
+
+    def federated(self, token: str) -> FederatedToken | None:
+        """The principal of an unexpired federated token, else None."""
+        record = self._federated.get(token)
+        if record is None or self.clock() > record.expires:
+            return None
+        return record
 
     # -- requests ----------------------------------------------------------------------------
     def identify(self, authorization: str | None) -> str:
@@ -136,13 +172,18 @@ class Authenticator:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN:
             raise errors.unauthenticated()
-        now = time.time()
+        now = self.clock()
         hit = self._verified.get(token)
         if hit is not None:
             name, email, exp = hit
             if now <= exp + CLOCK_SKEW and self._accounts.get(name) == email:
                 return email
             raise errors.unauthenticated()
+        if token in self._federated:
+            record = self.federated(token)
+            if record is None:
+                raise errors.unauthenticated()
+            return record.principal.member
         opaque = self._tokens.get(token)
         if opaque is not None:
             email, exp = opaque

@@ -55,6 +55,10 @@ _MEMBER_RE = re.compile(
 
 
 def member_for(email: str) -> str:
+    """The IAM member of a caller: a service account's email, or a workload identity pool
+    principal (``principal://…``, a federated token's caller) as it is."""
+    if email.startswith("principal://"):
+        return email
     return f"serviceAccount:{email}"
 
 
