@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from guardlib.errors import RedactionError
+from guardlib.errors import RedactionError, ResolveError
 from guardlib.redact import Redactor
 from guardlib.resolver import retry
 from guardlib.resolver.cache import CacheStats, SecretCache
@@ -218,7 +218,26 @@ def resolve_mapping(mapping: Mapping[str, str], **options: Any) -> dict[str, Sec
         if not _valid(text):  # no __context__: the entry may be a pasted value
             raise MappingError(f"{key}: not a valid secret reference")
         parsed[key] = parse_reference(text)
-    return {key: resolve(ref, name=key, **options) for key, ref in parsed.items()}
+    out: dict[str, Secret[Any]] = {}
+    for key, ref in parsed.items():
+        failed = None
+        try:
+            out[key] = resolve(ref, name=key, **options)
+        except ResolveError as exc:
+            failed = exc
+        if failed is not None:  # raised outside the except block: no __context__ to carry
+            raise _named(failed, key)
+    return out
+
+
+def _named(error: ResolveError, key: str) -> ResolveError:
+    """``error`` again, its message prefixed with the logical name (``.name`` holds it)."""
+    again = type(error)(error.reference, f"{key}: {error.message}", cause=error.cause)
+    again.__dict__.update({k: v for k, v in vars(error).items() if k not in ("args", "message")})
+    again.name = key  # type: ignore[attr-defined]
+    again.__cause__ = error.__cause__
+    again.__suppress_context__ = True
+    return again
 
 
 def install_redaction(target: Any = None, *, ipython: bool = True) -> Any:

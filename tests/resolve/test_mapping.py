@@ -65,3 +65,14 @@ def test_resolve_mapping(seeded: Any, tmp_path: Path) -> None:
     assert secrets["API_KEY"] == "demo-not-a-real-key-dev"
     assert secrets["DB_PASSWORD"] == "demo-not-a-real-pw-123"
     assert secrets["API_KEY"].name == "API_KEY"
+
+
+def test_resolve_mapping_errors_name_the_logical_name(seeded: Any) -> None:
+    mapping = {"API_KEY": "aws-sm://dev-api-key", "PAYMENTS_KEY": "aws-sm://prod-api-key"}
+    with pytest.raises(guardlib.AccessDenied) as caught:
+        guardlib.resolve_mapping(mapping)
+    error = caught.value
+    assert str(error).startswith("PAYMENTS_KEY: ") and error.name == "PAYMENTS_KEY"
+    assert error.reference == "aws-sm://prod-api-key" and error.cause is not None
+    assert error.__context__ is None or error.__suppress_context__
+    assert "demo-not-a-real" not in repr(error) + str(error)
