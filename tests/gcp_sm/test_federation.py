@@ -612,3 +612,26 @@ def test_cel_subset_evaluates_like_cel():
     for text in ("assertion.missing == 'a'", "assertion.n == '1'"):
         with pytest.raises(cel.CelError):
             cel.parse_condition(text).evaluate(ctx)
+
+
+def test_a_kubernetes_service_account_reads_through_its_own_pool(cloud, gcp):
+    subject = "system:serviceaccount:wallet:api"
+    cloud.seed({**COURSE, "trusts": [
+        {"identity": "dev-app", "issuer": "kubernetes", "subject": subject}]})  # fmt: skip
+    pool = f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/guard-kubernetes"
+    assert gcp.federation_audience("dev-app") == (
+        f"https://iam.googleapis.com/{pool}/providers/kubernetes"
+    )
+    provider = gcp.federation.providers[f"{pool}/providers/kubernetes"]
+    assert provider.issuer_uri == cloud.oidc.kubernetes.url and provider.condition is None
+    env = cloud.federation_env(subject, identity="dev-app", issuer="kubernetes")
+    info = json.loads(Path(env["GOOGLE_APPLICATION_CREDENTIALS"]).read_text())
+    creds = identity_pool.Credentials.from_info(info, scopes=[CLOUD_PLATFORM])
+    creds.refresh(Request())
+    assert with_token(creds.token).access_secret_version(name=DEV).payload.data == (
+        b"demo-not-a-real-key-dev"
+    )
+    # a GitHub token for the same subject string is another issuer's
+    token = cloud.oidc.mint(MAIN, gcp.federation_audience("dev-app"))
+    body = sts_refusal(cloud, gcp, token, "dev-app")
+    assert body["error_description"].startswith("The issuer in ID Token https://token.actions")
