@@ -29,6 +29,7 @@ ids. ``arn(name)`` returns a secret's full ARN.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 try:
@@ -43,7 +44,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 from ..kit import require_running
 from ..seed import DEFAULT_REGION
 from .routing import AwsApp, Server
-from .state import AwsState
+from .state import WEB_IDENTITY_AUDIENCE, AwsState
 
 if TYPE_CHECKING:
     from ..base import CloudContext
@@ -64,6 +65,8 @@ class AwsEmulator:
         import logging
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.state.oidc = ctx.oidc if ctx is not None else None
+        self.state.ca = ctx.ca if ctx is not None else None
         self.state.new_start()  # new credentials for every start
         self.state.reset()
         app = AwsApp(self.state, ctx.faults if ctx is not None else None, self.name)
@@ -102,6 +105,29 @@ class AwsEmulator:
         if token is not None:
             env["AWS_SESSION_TOKEN"] = token
         return env
+
+    # -- workload identity federation (base.FederatedEmulator) ----------------------------------
+    def federation_audience(self, identity: str) -> str:
+        """``sts.amazonaws.com``: the audience aws-actions/configure-aws-credentials requests
+        and the client id the IAM OIDC provider is created with."""
+        return WEB_IDENTITY_AUDIENCE
+
+    def federation_env(self, identity: str, token_file: Path) -> dict[str, str]:
+        """What a CI job or pod has: the role to assume and the token file, which botocore's
+        ``AssumeRoleWithWebIdentityProvider`` exchanges through STS (unsigned), re-reading the
+        file at every refresh. The endpoint variables of :meth:`env`, and no access key."""
+        require_running(self.name, self._server)
+        with self.state.lock:
+            role_arn = self.state.role_arn(identity)
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": DEFAULT_REGION,
+            "AWS_REGION": DEFAULT_REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ROLE_ARN": role_arn,
+            "AWS_WEB_IDENTITY_TOKEN_FILE": str(token_file),
+            "AWS_ROLE_SESSION_NAME": "github-actions",
+        }
 
     def reset(self) -> None:
         self.state.reset()

@@ -77,11 +77,14 @@ def _model_statuses(service: str) -> dict[str, int]:
 class AwsError(Exception):
     """An error answered to the client instead of forwarding the request to moto."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, *, verbatim: bool = False) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
+        #: send ``code`` as it is in the query protocol too (STS's own codes, such as
+        #: ``ExpiredTokenException`` for an expired web identity token, are not renamed)
+        self.verbatim = verbatim
 
     def render_json(self) -> tuple[int, list[tuple[str, str]], bytes]:
         body = json.dumps({"__type": self.code, "Message": self.message}).encode()
@@ -94,6 +97,8 @@ class AwsError(Exception):
 
     def render_query(self) -> tuple[int, list[tuple[str, str]], bytes]:
         code, status = _QUERY_EQUIVALENT.get(self.code, (self.code, self.status))
+        if self.verbatim:
+            code, status = self.code, self.status
         if self.status >= 500:
             status = self.status
         kind = "Receiver" if status >= 500 else "Sender"
@@ -130,6 +135,10 @@ def access_denied(principal: str, action: str, resource: str, reason: str) -> Aw
         tail = " with an explicit deny in an identity-based policy"
     elif reason == "deny-resource":
         tail = " with an explicit deny in a resource-based policy"
+    elif reason == "deny-session":
+        tail = " with an explicit deny in a session policy"
+    elif reason == "session":
+        tail = f" because no session policy allows the {action} action"
     else:
         tail = f" because no identity-based policy allows the {action} action"
     return AwsError(
@@ -172,3 +181,46 @@ def server_error(status: int) -> AwsError:
     if status == 503:
         return AwsError("ServiceUnavailable", "Service is unavailable", 503)
     return AwsError("InternalFailure", "An internal error has occurred", status)
+
+
+# -- STS AssumeRoleWithWebIdentity (botocore sts/2011-06-15 model: its errors list) ------------
+#: the message STS sends when the role's trust policy does not let the token in (AccessDenied,
+#: 403; the same for a role that does not exist, so a caller cannot probe for role names)
+MSG_WEB_IDENTITY_DENIED = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+#: the model's description of InvalidIdentityTokenException, for tokens STS cannot validate
+MSG_TOKEN_INVALID = (
+    "The web identity token that was passed could not be validated by Amazon Web Services. "
+    "Get a new identity token from the identity provider and then retry the request."
+)
+MSG_TOKEN_AUDIENCE = "Incorrect token audience"
+MSG_TOKEN_KEY = (
+    "Couldn't retrieve verification key from your identity provider, please reference "
+    "AssumeRoleWithWebIdentity documentation for requirements"
+)
+
+
+def web_identity_denied() -> AwsError:
+    return AwsError("AccessDenied", MSG_WEB_IDENTITY_DENIED, 403, verbatim=True)
+
+
+def invalid_identity_token(message: str = MSG_TOKEN_INVALID) -> AwsError:
+    return AwsError("InvalidIdentityToken", message, 400, verbatim=True)
+
+
+def no_provider(issuer: str) -> AwsError:
+    return invalid_identity_token(f"No OpenIDConnect provider found in your account for {issuer}")
+
+
+def expired_identity_token(now: int, expires: int) -> AwsError:
+    """STS's ExpiredTokenException (400), with the message it sends (no space before the
+    expiry time, as AWS writes it)."""
+    return AwsError(
+        "ExpiredTokenException",
+        f"Token expired: current date/time {now} must be before the expiration date/time{expires}",
+        400,
+        verbatim=True,
+    )
+
+
+def sts_validation(message: str) -> AwsError:
+    return AwsError("ValidationError", message, 400, verbatim=True)

@@ -13,12 +13,14 @@ one evaluates, for one request context (principal, action, resource):
   reference_policies_evaluation-logic.html): an explicit ``Deny`` anywhere wins; otherwise an
   ``Allow`` in either the identity policies or the resource policy grants.
 
-``Condition`` blocks are not evaluated; to stay on the safe side, a conditional ``Allow`` never
-grants and a conditional ``Deny`` always applies.
+- ``Condition`` blocks (:func:`conditions_hold`), against a :class:`ConditionContext` of the
+  keys this emulator models; a key or operator it does not model fails closed (an ``Allow``
+  does not grant, a ``Deny`` applies), so what it cannot judge never widens access.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import json
@@ -36,7 +38,8 @@ class Decision(enum.Enum):
 @functools.lru_cache(maxsize=4096)
 def _pattern(glob: str, ignore_case: bool) -> re.Pattern[str]:
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
-    return re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+    # \Z, not $: "$" also matches before a trailing newline ("main\n" is not "main")
+    return re.compile(f"^{regex}\\Z", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
 def matches(globs: object, value: str, *, ignore_case: bool = False) -> bool:
@@ -64,16 +67,175 @@ def _parsed(document: str) -> tuple[Mapping[str, Any], ...]:
     return tuple(statements(document))
 
 
+# -- Condition blocks --------------------------------------------------------------------------
+# As the IAM User Guide documents them (reference_policies_elements_condition_operators.html,
+# reference_policies_condition-single-vs-multi-valued-context-keys.html and
+# reference_policies_evaluation-logic.html): the operators of a block, and the keys under one
+# operator, are ANDed; the values listed for one key are ORed; a key absent from the request
+# does not match, except under a negated operator (StringNotEquals, StringNotLike: true), an
+# ``…IfExists`` operator (true), ``ForAllValues:`` (true) and ``Null``. Key names are
+# case-insensitive, values case-sensitive (``…IgnoreCase`` aside); ``*`` and ``?`` are the only
+# wildcards (``…Like``). Three-valued: what this emulator cannot judge (an operator it does not
+# know, a key it does not model, a malformed block) is UNKNOWN, which an ``Allow`` treats as
+# "does not hold" and a ``Deny`` as "holds": fail closed.
+class _Unknown(enum.Enum):
+    UNKNOWN = "unknown"
+
+
+UNKNOWN = _Unknown.UNKNOWN
+Truth = bool | _Unknown
+
+_STRING_OPERATORS: dict[str, tuple[str, bool]] = {
+    # operator -> (how values compare: "equals" | "like" | "equals-ic", negated)
+    "StringEquals": ("equals", False),
+    "StringNotEquals": ("equals", True),
+    "StringEqualsIgnoreCase": ("equals-ic", False),
+    "StringNotEqualsIgnoreCase": ("equals-ic", True),
+    "StringLike": ("like", False),
+    "StringNotLike": ("like", True),
+    "ArnEquals": ("like", False),  # ArnEquals and ArnLike behave alike (wildcards allowed)
+    "ArnLike": ("like", False),
+    "ArnNotEquals": ("like", True),
+    "ArnNotLike": ("like", True),
+    "Bool": ("equals-ic", False),
+}
+
+
+class ConditionContext:
+    """The request context a condition is evaluated against: key -> value(s). A key mapped to
+    None is modeled here but absent from this request; a key under one of ``prefixes`` (such
+    as ``aws:PrincipalTag/``) is modeled too, absent unless given. Any other key is not
+    modeled: a condition on it is UNKNOWN."""
+
+    def __init__(
+        self,
+        values: Mapping[str, str | Iterable[str] | None] | None = None,
+        prefixes: Iterable[str] = (),
+    ) -> None:
+        self._values: dict[str, tuple[str, ...] | None] = {}
+        for key, value in (values or {}).items():
+            if value is None:
+                self._values[key.lower()] = None
+            elif isinstance(value, str):
+                self._values[key.lower()] = (value,)
+            else:
+                self._values[key.lower()] = tuple(value)
+        self._prefixes = tuple(p.lower() for p in prefixes)
+
+    def lookup(self, key: str) -> tuple[str, ...] | None | _Unknown:
+        lowered = key.lower()
+        if lowered in self._values:
+            return self._values[lowered]
+        if any(lowered.startswith(p) and len(lowered) > len(p) for p in self._prefixes):
+            return None
+        return UNKNOWN
+
+
+EMPTY_CONTEXT = ConditionContext()
+
+
+def _policy_values(raw: object) -> tuple[str, ...] | None:
+    """A condition's values as strings (IAM reads JSON booleans and numbers as their text),
+    or None if they are not strings, numbers or booleans."""
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for item in items:
+        if isinstance(item, bool):
+            out.append("true" if item else "false")
+        elif isinstance(item, (str, int)) and not isinstance(item, bool):
+            out.append(str(item))
+        else:
+            return None
+    return tuple(out)
+
+
+def _one_matches(kind: str, value: str, wanted: tuple[str, ...]) -> bool:
+    if kind == "equals":
+        return value in wanted
+    if kind == "equals-ic":
+        return any(value.casefold() == w.casefold() for w in wanted)
+    return matches(list(wanted), value)  # "like": case-sensitive globs
+
+
+def _key_holds(operator: str, present: tuple[str, ...] | None, wanted: tuple[str, ...]) -> Truth:
+    qualifier, _, base = operator.rpartition(":")
+    if_exists = base.endswith("IfExists")
+    if if_exists:
+        base = base[: -len("IfExists")]
+    if base == "Null":
+        if qualifier or if_exists or not set(wanted) <= {"true", "false"} or len(wanted) != 1:
+            return UNKNOWN
+        return (present is None) == (wanted[0] == "true")
+    if base not in _STRING_OPERATORS or qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        return UNKNOWN
+    kind, negated = _STRING_OPERATORS[base]
+    if present is None or not present:
+        if qualifier == "ForAllValues" or if_exists:
+            return True
+        if qualifier == "ForAnyValue":
+            return False
+        return negated
+    if negated:
+        results = [not _one_matches(kind, v, wanted) for v in present]
+    else:
+        results = [_one_matches(kind, v, wanted) for v in present]
+    if qualifier == "ForAllValues":
+        return all(results)
+    if qualifier == "ForAnyValue" or not negated:
+        return any(results)
+    return all(results)  # a negated operator: no request value may match any listed value
+
+
+def conditions_hold(block: object, context: ConditionContext) -> Truth:
+    """Whether a statement's ``Condition`` block holds in ``context`` (see above)."""
+    if not isinstance(block, Mapping):
+        return UNKNOWN
+    verdict: Truth = True
+    for operator, keys in block.items():
+        if not isinstance(operator, str) or not isinstance(keys, Mapping) or not keys:
+            return UNKNOWN
+        for key, raw in keys.items():
+            wanted = _policy_values(raw)
+            if not isinstance(key, str) or wanted is None or not wanted:
+                return UNKNOWN
+            if _key_holds(operator, ("",), wanted) is UNKNOWN:
+                return UNKNOWN  # an operator this module does not know: the block fails closed
+            present = context.lookup(key)
+            held = UNKNOWN if present is UNKNOWN else _key_holds(operator, present, wanted)
+            if held is False:
+                verdict = False
+            elif held is UNKNOWN and verdict is True:
+                verdict = UNKNOWN
+    return verdict
+
+
+def _statement_applies(st: Mapping[str, Any], context: ConditionContext, deny: bool) -> bool:
+    if "Condition" not in st:
+        return True
+    held = conditions_hold(st["Condition"], context)
+    return held is True or (deny and held is UNKNOWN)
+
+
 def principal_matches(
-    spec: object, principal: str, role_arn: str | None, account: str, *, deny: bool = False
+    spec: object,
+    principal: str,
+    role_arn: str | None,
+    account: str,
+    *,
+    deny: bool = False,
+    federated: str | None = None,
 ) -> bool:
     """Whether a resource policy's ``Principal`` names this caller. The account principal
     names everyone in it for a ``Deny``; for an ``Allow`` it only delegates to the identity
-    policies (same account), so it grants nothing by itself."""
+    policies (same account), so it grants nothing by itself. A web identity caller
+    (``federated``: the IAM OIDC provider's ARN) is named by ``{"Federated": that ARN}``
+    only, never by an ``AWS`` principal."""
     if spec == "*":
         return True
     if not isinstance(spec, Mapping):
         return False
+    if federated is not None:
+        return any(entry == federated for entry in _as_list(spec.get("Federated")))
     accounts = (account, f"arn:aws:iam::{account}:root")
     for entry in _as_list(spec.get("AWS")):
         if entry == "*" or entry == principal or (role_arn is not None and entry == role_arn):
@@ -92,8 +254,12 @@ def evaluate(
     principal: str = "",
     role_arn: str | None = None,
     account: str = "",
+    context: ConditionContext = EMPTY_CONTEXT,
+    federated: str | None = None,
 ) -> Decision:
-    """The decision of a set of policy documents for one action on one resource."""
+    """The decision of a set of policy documents for one action on one resource, in the
+    request ``context`` (default: no key modeled, so a conditional ``Allow`` never grants and a
+    conditional ``Deny`` always applies)."""
     decision = Decision.NEUTRAL
     for document in documents:
         for st in _parsed(document):
@@ -110,18 +276,23 @@ def evaluate(
             elif "Resource" not in st and not resource_policy:
                 continue  # an identity policy statement without Resource is invalid
             effect = st.get("Effect")
+            deny = effect == "Deny"
             if resource_policy:
-                deny = effect == "Deny"
                 if "NotPrincipal" in st:
-                    if principal_matches(st["NotPrincipal"], principal, role_arn, account):
+                    if principal_matches(
+                        st["NotPrincipal"], principal, role_arn, account, federated=federated
+                    ):
                         continue
                 elif not principal_matches(
-                    st.get("Principal"), principal, role_arn, account, deny=deny
-                ):
+                    st.get("Principal"), principal, role_arn, account, deny=deny,
+                    federated=federated,
+                ):  # fmt: skip
                     continue
-            if effect == "Deny":
+            if not _statement_applies(st, context, deny):
+                continue
+            if deny:
                 return Decision.DENY
-            if effect == "Allow" and "Condition" not in st:
+            if effect == "Allow":
                 decision = Decision.ALLOW
     return decision
 
@@ -148,12 +319,56 @@ class Authorizer:
     def __init__(self, state: Any) -> None:
         self.state = state
 
+    def context(
+        self,
+        caller: Any,
+        *,
+        region: str | None = None,
+        resource_tags: Mapping[str, str] | None = None,
+        extra: Mapping[str, str | None] | None = None,
+    ) -> ConditionContext:
+        """The condition keys this emulator models for a call by ``caller``: the principal's
+        (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType``,
+        ``aws:username``, ``aws:PrincipalTag/*``), ``aws:SecureTransport`` (true: the real
+        endpoints are HTTPS only; the loopback hop here is not what a policy is about),
+        ``aws:RequestedRegion``, and with ``resource_tags`` a secret's
+        ``secretsmanager:ResourceTag/*`` and ``aws:ResourceTag/*``. Every other key is not
+        modeled (a condition on it fails closed)."""
+        values: dict[str, str | None] = {
+            "aws:PrincipalArn": caller.role_arn or caller.arn,
+            "aws:PrincipalAccount": self.state.account,
+            "aws:PrincipalType": "AssumedRole" if caller.role_arn else "User",
+            "aws:username": caller.user,
+            "aws:SecureTransport": "true",
+        }
+        if region is not None:
+            values["aws:RequestedRegion"] = region
+        prefixes = ["aws:PrincipalTag/"]
+        for key, value in self.state.principal_tags(caller).items():
+            values[f"aws:PrincipalTag/{key}"] = value
+        if resource_tags is not None:
+            prefixes += ["secretsmanager:ResourceTag/", "aws:ResourceTag/"]
+            for key, value in resource_tags.items():
+                values[f"secretsmanager:ResourceTag/{key}"] = value
+                values[f"aws:ResourceTag/{key}"] = value
+        values.update(extra or {})
+        return ConditionContext(values, prefixes)
+
     def check(
-        self, caller: Any, action: str, resource: str, resource_policy: str | None = None
+        self,
+        caller: Any,
+        action: str,
+        resource: str,
+        resource_policy: str | None = None,
+        *,
+        context: ConditionContext | None = None,
     ) -> None:
         from . import errors
 
-        identity = evaluate(self.state.identity_policies(caller), action, resource)
+        context = context if context is not None else self.context(caller)
+        identity = evaluate(
+            self.state.identity_policies(caller), action, resource, context=context
+        )
         if identity is Decision.DENY:
             raise errors.access_denied(caller.arn, action, resource, "deny-identity")
         granted = identity is Decision.ALLOW
@@ -166,12 +381,21 @@ class Authorizer:
                 principal=caller.arn,
                 role_arn=caller.role_arn,
                 account=self.state.account,
+                context=context,
             )
             if res is Decision.DENY:
                 raise errors.access_denied(caller.arn, action, resource, "deny-resource")
             granted = granted or res is Decision.ALLOW
         if not granted:
             raise errors.access_denied(caller.arn, action, resource, "identity")
+        if caller.session_policy:
+            # a session's permissions are the intersection of its role's policies and the
+            # session policy (IAM User Guide, access_policies.html#policies_session)
+            session = evaluate([caller.session_policy], action, resource, context=context)
+            if session is Decision.DENY:
+                raise errors.access_denied(caller.arn, action, resource, "deny-session")
+            if session is not Decision.ALLOW:
+                raise errors.access_denied(caller.arn, action, resource, "session")
 
     # -- Secrets Manager ---------------------------------------------------------------------
     def secret_of(self, call: Any, backend: Any, region: str) -> tuple[str, Any]:
@@ -201,7 +425,11 @@ class Authorizer:
             secret = backend.secrets.get(value["ARN"])
             try:
                 self.check(
-                    caller, "secretsmanager:GetSecretValue", value["ARN"], secret and secret.policy
+                    caller,
+                    "secretsmanager:GetSecretValue",
+                    value["ARN"],
+                    secret and secret.policy,
+                    context=self.context(caller, resource_tags=secret_tags(secret)),
                 )
                 kept.append(value)
             except AwsError as exc:
@@ -220,16 +448,25 @@ class Authorizer:
 
         if call.iam_action in UNAUTHENTICATED:
             return
-        if call.action in ("AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"):
+        if call.action == "AssumeRoleWithSAML":
             raise errors.AwsError(
-                "InvalidIdentityToken", "This offline cloud has no identity provider to trust."
+                "InvalidIdentityToken", "This offline cloud has no SAML identity provider."
             )
         if call.iam_action == "sts:AssumeRole":
-            self.assume_role(caller, str(call.params.get("RoleArn", "")))
+            self.assume_role(
+                caller,
+                str(call.params.get("RoleArn", "")),
+                {
+                    "sts:RoleSessionName": call.params.get("RoleSessionName"),
+                    "sts:ExternalId": call.params.get("ExternalId"),
+                },
+            )
             return
         self.check(caller, call.iam_action, "*")
 
-    def assume_role(self, caller: Any, role_arn: str) -> None:
+    def assume_role(
+        self, caller: Any, role_arn: str, keys: Mapping[str, str | None] | None = None
+    ) -> None:
         """The role is the one the full ARN names: account, path and name. Same-account
         evaluation: an explicit Deny anywhere refuses; the trust policy naming the caller
         grants; a trust policy that trusts the account delegates to the caller's identity
@@ -245,7 +482,10 @@ class Authorizer:
         role = self.state.role_by_arn(role_arn)
         if role is None:
             raise errors.access_denied(caller.arn, action, role_arn, "identity")
-        identity = evaluate(self.state.identity_policies(caller), action, role_arn)
+        context = self.context(caller, extra=keys)
+        identity = evaluate(
+            self.state.identity_policies(caller), action, role_arn, context=context
+        )
         if identity is Decision.DENY:
             raise errors.access_denied(caller.arn, action, role_arn, "deny-identity")
         trust = role.assume_role_policy_document
@@ -253,19 +493,138 @@ class Authorizer:
         named = evaluate(
             [trust], action, role_arn, resource_policy=True,
             principal=caller.arn, role_arn=caller.role_arn, account=self.state.account,
+            context=context,
         )  # fmt: skip
         if named is Decision.DENY:
             raise errors.access_denied(caller.arn, action, role_arn, "deny-resource")
         if named is Decision.ALLOW:
             return
-        if not trusts_account(trust, self.state.account) or identity is not Decision.ALLOW:
+        if (
+            not trusts_account(trust, self.state.account, context)
+            or identity is not Decision.ALLOW
+        ):
             raise errors.access_denied(caller.arn, action, role_arn, "identity")
 
+    # -- STS AssumeRoleWithWebIdentity ---------------------------------------------------------
+    def web_identity(self, call: Any) -> WebIdentityGrant:
+        """Decide an AssumeRoleWithWebIdentity call, as STS does: the parameters against the
+        model; the token against the IAM OIDC provider registered for its issuer (signature,
+        issuer, one of the provider's client ids as audience, expiry: ``OidcIssuers.verify``);
+        then the role's trust policy, with a ``{"Federated": <provider ARN>}`` principal and
+        the token's claims as the condition keys ``<provider url>:sub`` and ``…:aud``; an
+        explicit Deny wins; only an Allow grants. Refusals carry STS's codes: ValidationError,
+        InvalidIdentityToken, ExpiredTokenException, AccessDenied."""
+        from ..kit.jwt import TokenError, unverified_claims
+        from . import errors, protocol
 
-def trusts_account(trust: str, account: str) -> bool:
+        params = call.params
+        seconds = protocol.validate_web_identity(params)
+        role_arn = params["RoleArn"]
+        if ROLE_ARN_RE.fullmatch(role_arn) is None:
+            raise errors.sts_validation("Request ARN is invalid")
+        policy = params.get("Policy")
+        if policy is not None:
+            try:
+                statements(policy)
+            except (ValueError, AttributeError, TypeError):
+                raise errors.AwsError(
+                    "MalformedPolicyDocument", "The policy is not valid JSON.", verbatim=True
+                ) from None
+        token = params["WebIdentityToken"]
+        try:
+            issuer = unverified_claims(token).get("iss")
+        except TokenError:
+            raise errors.invalid_identity_token() from None
+        if not isinstance(issuer, str):
+            raise errors.invalid_identity_token("Missing a required claim: iss")
+        provider = self.state.provider_for_issuer(issuer)
+        if provider is None:
+            raise errors.no_provider(issuer[:256])
+        if self.state.oidc is None:
+            raise errors.invalid_identity_token(errors.MSG_TOKEN_KEY)
+        now = self.state.clock()
+        try:
+            _state, claims = self.state.oidc.verify(
+                token, audiences=list(provider.client_id_list), now=now
+            )
+        except TokenError as exc:
+            if exc.reason == "expired":
+                raise errors.expired_identity_token(
+                    int(now), int(unverified_claims(token)["exp"])
+                ) from None
+            if exc.reason == "audience":
+                raise errors.invalid_identity_token(errors.MSG_TOKEN_AUDIENCE) from None
+            if exc.reason in ("key", "issuer"):
+                raise errors.invalid_identity_token(errors.MSG_TOKEN_KEY) from None
+            raise errors.invalid_identity_token() from None
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise errors.invalid_identity_token("Missing a required claim: sub")
+        aud = claims["aud"]
+        audience = next(a for a in ([aud] if isinstance(aud, str) else aud)
+                        if a in provider.client_id_list)  # fmt: skip
+        role = self.state.role_by_arn(role_arn)
+        if role is None:
+            raise errors.web_identity_denied()
+        context = ConditionContext(
+            {
+                f"{provider.url}:sub": subject,
+                f"{provider.url}:aud": audience,
+                "aws:FederatedProvider": provider.arn,
+                "sts:RoleSessionName": params["RoleSessionName"],
+                "aws:SecureTransport": "true",
+            }
+        )
+        trust = role.assume_role_policy_document
+        trust = trust if isinstance(trust, str) else json.dumps(trust)
+        decision = evaluate(
+            [trust], "sts:AssumeRoleWithWebIdentity", role_arn, resource_policy=True,
+            account=self.state.account, context=context, federated=provider.arn,
+        )  # fmt: skip
+        if decision is not Decision.ALLOW:
+            raise errors.web_identity_denied()
+        longest = int(role.max_session_duration or 3600)
+        if seconds > longest:
+            raise errors.sts_validation(
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+            )
+        return WebIdentityGrant(
+            role_arn=role_arn,
+            session_name=params["RoleSessionName"],
+            seconds=seconds,
+            policy=policy,
+            subject=subject,
+            audience=audience,
+            issuer=issuer,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class WebIdentityGrant:
+    """What a granted AssumeRoleWithWebIdentity call opens a session with."""
+
+    role_arn: str
+    session_name: str
+    seconds: int
+    policy: str | None
+    subject: str
+    audience: str
+    issuer: str
+
+
+def secret_tags(secret: Any) -> dict[str, str]:
+    """A Secrets Manager secret's tags as a mapping (moto keeps a list of Key/Value)."""
+    out: dict[str, str] = {}
+    for tag in getattr(secret, "tags", None) or []:
+        if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str):
+            out[tag["Key"]] = str(tag.get("Value", ""))
+    return out
+
+
+def trusts_account(trust: str, account: str, context: ConditionContext = EMPTY_CONTEXT) -> bool:
     roots = (account, f"arn:aws:iam::{account}:root")
     for st in statements(trust):
-        if st.get("Effect") != "Allow" or "Condition" in st:
+        if st.get("Effect") != "Allow" or not _statement_applies(st, context, deny=False):
             continue
         principal = st.get("Principal")
         entries = principal.get("AWS") if isinstance(principal, Mapping) else principal

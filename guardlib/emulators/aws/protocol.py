@@ -529,3 +529,138 @@ def _check_stage_move(params: dict[str, Any], secret: Any) -> None:
         )
     if holder == move_to and remove_from and remove_from != move_to:
         raise errors.invalid_parameter(f"Version stage {stage} not found in version {remove_from}")
+
+
+# -- STS AssumeRoleWithWebIdentity: the one call served unsigned -------------------------------
+#: STS calls that need no AWS credential: botocore sends them with ``UNSIGNED``
+#: (``AssumeRoleWithWebIdentityCredentialFetcher._get_credentials``, botocore/credentials.py).
+#: The token in the request is the credential.
+UNSIGNED_ACTIONS = frozenset({"AssumeRoleWithWebIdentity"})
+WEB_IDENTITY_DEFAULT_SECONDS = 3600  # "By default, the temporary security credentials … last
+# for one hour" (botocore sts model, AssumeRoleWithWebIdentity documentation)
+
+
+def parse_unsigned(environ: Mapping[str, Any], body: bytes) -> Call:
+    """The call of a request without ``Authorization``: an STS query call whose action needs
+    no signature, or MissingAuthenticationToken as for any other unsigned request. A request
+    that names such an action but is malformed (a parameter twice …) gets the parse error."""
+    if is_json(environ) or (environ.get("PATH_INFO") or "/") != "/":
+        raise errors.missing_token()
+    try:
+        call = _parse_query(environ, body, "sts")
+    except errors.AwsError:
+        if not _names_unsigned_action(environ, body):
+            raise errors.missing_token() from None
+        raise
+    if call.action not in UNSIGNED_ACTIONS:
+        raise errors.missing_token()
+    return call
+
+
+def _names_unsigned_action(environ: Mapping[str, Any], body: bytes) -> bool:
+    text = body.decode("utf-8", "replace")
+    pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True) + parse_qsl(
+        text, keep_blank_values=True
+    )
+    return any(k == "Action" and v in UNSIGNED_ACTIONS for k, v in pairs)
+
+
+@functools.cache
+def _member_limits(service: str, operation: str) -> dict[str, tuple[str, Any, Any, str | None]]:
+    """member -> (type, min, max, pattern) of an operation's input, from botocore's model."""
+    shape = service_model(service).operation_model(operation).input_shape
+    out = {}
+    for name, member in shape.members.items():
+        meta = member.metadata
+        out[name] = (member.type_name, meta.get("min"), meta.get("max"), meta.get("pattern"))
+    return out
+
+
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def _too(name: str, value: str, constraint: str) -> errors.AwsError:
+    shown = value if len(value) <= 64 else value[:64] + "…"
+    return errors.sts_validation(
+        f"1 validation error detected: Value '{shown}' at '{_camel(name)}' failed to satisfy "
+        f"constraint: {constraint}"
+    )
+
+
+def validate_web_identity(params: Mapping[str, str]) -> int:
+    """Check an AssumeRoleWithWebIdentity call against botocore's sts model (required members,
+    string lengths, the session name's pattern, ``DurationSeconds`` 900-43200) and return the
+    requested duration. ValidationError (400), as STS answers; the token is never echoed."""
+    limits = _member_limits("sts", "AssumeRoleWithWebIdentity")
+    for name in ("RoleArn", "RoleSessionName", "WebIdentityToken"):  # the model's "required"
+        if not params.get(name):
+            raise errors.sts_validation(
+                f"1 validation error detected: Value null at '{_camel(name)}' failed to "
+                "satisfy constraint: Member must not be null"
+            )
+    if any(key.startswith("PolicyArns.") for key in params):
+        # managed session policies are not emulated: refuse rather than grant more than AWS
+        raise errors.sts_validation("PolicyArns are not supported by this offline cloud.")
+    for name in ("RoleArn", "RoleSessionName", "WebIdentityToken", "ProviderId", "Policy"):
+        value = params.get(name)
+        if value is None:
+            continue
+        _type, low, high, pattern = limits[name]
+        shown = "***" if name == "WebIdentityToken" else value
+        if low is not None and len(value) < low:
+            raise _too(name, shown, f"Member must have length greater than or equal to {low}")
+        if high is not None and len(value) > high:
+            raise _too(name, shown, f"Member must have length less than or equal to {high}")
+        if name == "RoleSessionName" and pattern and not re.fullmatch(pattern, value, re.ASCII):
+            raise _too(name, value, f"Member must satisfy regular expression pattern: {pattern}")
+    raw = params.get("DurationSeconds")
+    if raw is None:
+        return WEB_IDENTITY_DEFAULT_SECONDS
+    _type, low, high, _pattern = limits["DurationSeconds"]
+    if not re.fullmatch(r"-?[0-9]{1,12}", raw):
+        raise _too("DurationSeconds", raw, "Member must be a number")
+    seconds = int(raw)
+    if seconds < low:
+        raise _too("DurationSeconds", raw, f"Member must have value greater than or equal to {low}")
+    if seconds > high:
+        raise _too("DurationSeconds", raw, f"Member must have value less than or equal to {high}")
+    return seconds
+
+
+def render_web_identity(
+    session: Any, *, subject: str, audience: str, provider: str, request_id: str
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The XML answer of a granted AssumeRoleWithWebIdentity (the model's
+    AssumeRoleWithWebIdentityResponse; ``Provider`` is the token's ``iss`` for OIDC)."""
+    from xml.sax.saxutils import escape
+
+    expires = session.expiration
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=datetime.timezone.utc)
+    fields = {
+        "SubjectFromWebIdentityToken": subject,
+        "Audience": audience,
+        "Provider": provider,
+    }
+    result = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
+    body = (
+        '<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        "<AssumeRoleWithWebIdentityResult>"
+        f"{result}"
+        "<AssumedRoleUser>"
+        f"<Arn>{escape(session.arn)}</Arn>"
+        f"<AssumedRoleId>{escape(session.user_id)}</AssumedRoleId>"
+        "</AssumedRoleUser>"
+        "<Credentials>"
+        f"<AccessKeyId>{escape(session.access_key_id)}</AccessKeyId>"
+        f"<SecretAccessKey>{escape(session.secret_access_key)}</SecretAccessKey>"
+        f"<SessionToken>{escape(session.session_token)}</SessionToken>"
+        f"<Expiration>{expires:%Y-%m-%dT%H:%M:%SZ}</Expiration>"
+        "</Credentials>"
+        "</AssumeRoleWithWebIdentityResult>"
+        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+        "</AssumeRoleWithWebIdentityResponse>"
+    ).encode()
+    headers = [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))]
+    return 200, headers, body

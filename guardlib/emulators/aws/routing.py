@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..kit import take_fault
 from . import errors, protocol
 from .errors import AwsError
-from .policy import Authorizer
+from .policy import Authorizer, secret_tags
 
 if TYPE_CHECKING:
     from ..faults import Faults
@@ -114,6 +114,10 @@ class AwsApp:
             raise errors.server_error(500)
 
     def _handle(self, environ: dict[str, Any], body: bytes) -> Answer:
+        if not environ.get("HTTP_AUTHORIZATION"):
+            # exactly the STS calls that need no signature (AssumeRoleWithWebIdentity: the
+            # token is the credential); anything else: MissingAuthenticationToken
+            return self._web_identity(protocol.parse_unsigned(environ, body))
         auth = protocol.parse_authorization(environ.get("HTTP_AUTHORIZATION"))
         token = protocol.header(environ, "x-amz-security-token")
         caller = self.state.caller(auth.access_key_id, token)
@@ -121,12 +125,32 @@ class AwsApp:
         call = protocol.parse_call(environ, body, auth)
         if call.service == "secretsmanager":
             return self._secretsmanager(call, caller, auth.region, environ)
+        if call.iam_action == "sts:AssumeRoleWithWebIdentity":
+            return self._web_identity(call)  # signed too: the signer does not matter
         with self.state.lock:
             self.authorizer.other(call, caller)
             answer = self._forward(call, environ)
             if call.iam_action == "iam:CreateAccessKey" and answer[0] == 200:
                 answer = self._random_key_secret(answer)
         return answer
+
+    def _web_identity(self, call: protocol.Call) -> Answer:
+        """STS AssumeRoleWithWebIdentity: decided by the authorizer (token, then trust), and
+        only then a session of the role, which later calls are evaluated as."""
+        from ..kit.credentials import random_uuid
+
+        with self.state.lock:
+            grant = self.authorizer.web_identity(call)
+            session = self.state.open_session(
+                grant.role_arn, grant.session_name, grant.seconds, grant.policy
+            )
+            return protocol.render_web_identity(
+                session,
+                subject=grant.subject,
+                audience=grant.audience,
+                provider=grant.issuer,
+                request_id=random_uuid(),
+            )
 
     # -- moto --------------------------------------------------------------------------------
     def _app(self, service: str) -> Any:
@@ -184,9 +208,13 @@ class AwsApp:
         with state.lock:
             backend = state.secrets(region)
             resource, secret = self.authorizer.secret_of(call, backend, region)
-            self.authorizer.check(
-                caller, call.iam_action, resource, getattr(secret, "policy", None)
+            context = self.authorizer.context(
+                caller, region=region, resource_tags=secret_tags(secret) if secret else {}
             )
+            self.authorizer.check(
+                caller, call.iam_action, resource, getattr(secret, "policy", None),
+                context=context,
+            )  # fmt: skip
             protocol.validate(call)  # after authorization: a denied caller learns nothing more
             if call.action in UNEMULATED:
                 if secret is None and "SecretId" in call.params:

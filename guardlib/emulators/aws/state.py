@@ -22,7 +22,8 @@ import dataclasses
 import datetime
 import json
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..kit import CredentialBook, apply_seed, aws_access_key_id, aws_secret_access_key, token
@@ -31,7 +32,7 @@ from . import errors, protocol
 from .protocol import NAME_RE
 
 if TYPE_CHECKING:
-    from ..seed import IdentitySpec, SecretSpec, SeedSpec
+    from ..seed import IdentitySpec, SecretSpec, SeedSpec, TrustSpec
 
 PARTITION = "aws"
 RANDOM_SEED = 20240917
@@ -39,6 +40,10 @@ ADMIN_USER = ADMIN
 SESSION_NAME = "guardlib"
 SESSION_SECONDS = 12 * 3600  # the longest a role session may last
 SEED_POLICY = "guardlib-seed"
+#: the audience aws-actions/configure-aws-credentials asks GitHub for, and the client id
+#: IAM's OIDC provider for GitHub is created with (GitHub's "Configuring OpenID Connect in
+#: Amazon Web Services")
+WEB_IDENTITY_AUDIENCE = "sts.amazonaws.com"
 
 ADMIN_POLICY = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -64,6 +69,8 @@ class Caller:
     secret_key: str
     user: str | None = None
     role_arn: str | None = None  # the full ARN (path included) of a session's role
+    #: the session policy passed to AssumeRole* (the session may do only what it allows too)
+    session_policy: str | None = None
 
 
 class AwsState:
@@ -79,6 +86,12 @@ class AwsState:
         #: identity -> {"read": set(arn), "write": set(arn)} from seeds
         self.grants: dict[str, dict[str, set[str]]] = {}
         self.admins: set[str] = set()
+        #: the offline OIDC issuers (``oidc.OidcIssuers``) whose tokens STS verifies, and the
+        #: local CA (for the providers' thumbprints); set by the emulator at start
+        self.oidc: Any = None
+        self.ca: Any = None
+        #: the clock web identity tokens are checked against (tests move it forward)
+        self.clock: Callable[[], float] = time.time
 
     # -- moto's backends ---------------------------------------------------------------------
     @property
@@ -149,6 +162,7 @@ class AwsState:
                     arn=session.arn,
                     secret_key=session.secret_access_key,
                     role_arn=session.role_arn,
+                    session_policy=session.policy or None,
                 )
         if session_token:
             raise errors.unrecognized_client()
@@ -179,9 +193,19 @@ class AwsState:
             docs.extend(_managed(p) for p in role.managed_policies.values())
         return docs
 
+    def principal_tags(self, caller: Caller) -> dict[str, str]:
+        """The tags of the caller's user or role (``aws:PrincipalTag/<key>``)."""
+        if caller.user is not None:
+            user = self.iam.users.get(caller.user)
+            return _tags(getattr(user, "tags", None))
+        if caller.role_arn is not None:
+            return _tags(getattr(self.role_by_arn(caller.role_arn), "tags", None))
+        return {}
+
     # -- identities --------------------------------------------------------------------------
     def role_arn(self, name: str) -> str:
-        return f"arn:aws:iam::{self.account}:role/{name}"
+        role = next((r for r in self.iam.roles.values() if r.name == name), None)
+        return str(role.arn) if role is not None else f"arn:aws:iam::{self.account}:role/{name}"
 
     def role_by_arn(self, arn: str) -> Any:
         """The role whose full ARN (account, path, name) is ``arn``, or None."""
@@ -236,6 +260,84 @@ class AwsState:
         session.secret_access_key = session.access_key.secret_access_key = secret
         session.session_token = session_token
         return key_id, secret, session_token
+
+    def open_session(
+        self, role_arn: str, session_name: str, seconds: int, policy: str | None
+    ) -> Any:
+        """A new session of the role ``role_arn`` (moto's record, so the layer resolves the
+        caller and moto's own STS knows it), with credentials of our own: random, never from
+        moto's seeded generator."""
+        session = self.sts.assume_role(
+            region_name=self.region,
+            role_session_name=session_name,
+            role_arn=role_arn,
+            policy=policy,
+            duration=seconds,
+            external_id=None,
+        )
+        session.access_key_id = session.access_key.access_key_id = aws_access_key_id("ASIA")
+        session.secret_access_key = session.access_key.secret_access_key = aws_secret_access_key()
+        session.session_token = token(96)
+        return session
+
+    # -- workload identity federation ----------------------------------------------------------
+    def provider_for_issuer(self, issuer: str) -> Any:
+        """The IAM OIDC provider whose URL is ``issuer`` (``https://`` and the provider's
+        host+path), or None."""
+        if not isinstance(issuer, str) or not issuer.startswith("https://"):
+            return None
+        url = issuer[len("https://") :]
+        return next((p for p in self.iam.open_id_providers.values() if p.url == url), None)
+
+    def add_trust(self, trust: TrustSpec) -> None:
+        """An IAM OIDC provider for the trust's issuer (once; its client ids take the trust's
+        audience) and a statement in the identity's role trust policy that lets a token with
+        that subject and audience assume the role. Other statements are kept."""
+        if self.oidc is None:
+            raise SeedError("trusts: the offline OIDC issuers are not running")
+        issuer = self.oidc.issuer(trust.issuer)
+        audience = trust.audience or WEB_IDENTITY_AUDIENCE
+        provider = self.provider_for_issuer(issuer.url)
+        if provider is None:
+            provider = self.iam.create_open_id_connect_provider(
+                issuer.url, [self._thumbprint()], [audience], []
+            )
+        elif audience not in provider.client_id_list:
+            provider.client_id_list.append(audience)
+        self.ensure_role(trust.identity)
+        role = self.role_by_arn(self.role_arn(trust.identity))
+        document = json.loads(role.assume_role_policy_document)
+        statements = document.get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        operator = "StringLike" if trust.is_prefix else "StringEquals"
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider.arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                operator: {
+                    f"{provider.url}:aud": audience,
+                    f"{provider.url}:sub": trust.subject,
+                }
+            },
+        }
+        if statement not in statements:
+            document["Statement"] = [*statements, statement]
+            self.iam.update_assume_role_policy(role.name, json.dumps(document))
+
+    def _thumbprint(self) -> str:
+        """The SHA-1 of the issuers' CA certificate, as IAM lists OIDC provider thumbprints
+        (40 hex digits)."""
+        import hashlib
+
+        if self.ca is None:
+            return "0" * 40
+        from cryptography import x509
+
+        cert = x509.load_pem_x509_certificate(self.ca.cert_path.read_bytes())
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest()  # noqa: S324
 
     def randomise_access_key(self, key_id: str) -> str | None:
         """Give the IAM access key ``key_id`` a random secret (moto draws it from its seeded
@@ -294,6 +396,8 @@ class AwsState:
             for name in self.grants:
                 self._write_seed_policy(name)
                 self.role_credentials(name)  # open the role's session
+            for trust in spec.trusts:
+                self.add_trust(trust)
 
     def _seed_secret(self, backend: Any, name: str, value: str | bytes, tags: Any) -> str:
         string = value if isinstance(value, str) else None
@@ -370,6 +474,16 @@ class AwsState:
                 current = [keep]
             if current:
                 secret.set_default_version_id(current[0])
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    """moto keeps tags as {key: {"Key", "Value"}} or as a list of {"Key", "Value"}."""
+    items = raw.values() if isinstance(raw, dict) else raw or []
+    out = {}
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("Key"), str):
+            out[item["Key"]] = str(item.get("Value", ""))
+    return out
 
 
 def _managed(policy: Any) -> str:
