@@ -48,6 +48,8 @@ def test_emulator_contract_and_plugin_load_no_cloud_sdk() -> None:
     assert _loaded_after(statement) == []
 
 
-@pytest.mark.parametrize("topic", ["identities", "azure", "aws", "gcp", "vault", "toolkit"])
+@pytest.mark.parametrize(
+    "topic", ["identities", "azure", "aws", "gcp", "vault", "toolkit", "keyless"]
+)
 def test_exercise_checks_load_no_cloud_sdk_until_they_run(topic: str) -> None:
     assert _loaded_after(f"import guardlib.exercises.{topic}") == []
