@@ -77,7 +77,9 @@ def _model_statuses(service: str) -> dict[str, int]:
 class AwsError(Exception):
     """An error answered to the client instead of forwarding the request to moto."""
 
-    def __init__(self, code: str, message: str, status: int = 400, *, verbatim: bool = False) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, *, verbatim: bool = False
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message

@@ -366,9 +366,7 @@ class Authorizer:
         from . import errors
 
         context = context if context is not None else self.context(caller)
-        identity = evaluate(
-            self.state.identity_policies(caller), action, resource, context=context
-        )
+        identity = evaluate(self.state.identity_policies(caller), action, resource, context=context)
         if identity is Decision.DENY:
             raise errors.access_denied(caller.arn, action, resource, "deny-identity")
         granted = identity is Decision.ALLOW
@@ -483,9 +481,7 @@ class Authorizer:
         if role is None:
             raise errors.access_denied(caller.arn, action, role_arn, "identity")
         context = self.context(caller, extra=keys)
-        identity = evaluate(
-            self.state.identity_policies(caller), action, role_arn, context=context
-        )
+        identity = evaluate(self.state.identity_policies(caller), action, role_arn, context=context)
         if identity is Decision.DENY:
             raise errors.access_denied(caller.arn, action, role_arn, "deny-identity")
         trust = role.assume_role_policy_document
@@ -499,10 +495,7 @@ class Authorizer:
             raise errors.access_denied(caller.arn, action, role_arn, "deny-resource")
         if named is Decision.ALLOW:
             return
-        if (
-            not trusts_account(trust, self.state.account, context)
-            or identity is not Decision.ALLOW
-        ):
+        if not trusts_account(trust, self.state.account, context) or identity is not Decision.ALLOW:
             raise errors.access_denied(caller.arn, action, role_arn, "identity")
 
     # -- STS AssumeRoleWithWebIdentity ---------------------------------------------------------
