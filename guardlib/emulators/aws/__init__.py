@@ -20,6 +20,14 @@ Identities:
   The session lasts 12 hours. Its credentials (and the admin's) are random per start, held by
   the kit's ``CredentialBook``, reachable only through ``env(identity)``; within one start they
   stay the same, so an applied environment survives ``reset()`` + re-seed.
+- ``federation_env("prod-app", token_file)`` (keyless deploys, ``cloud.federation_env``): no
+  key at all, only ``AWS_ROLE_ARN`` and ``AWS_WEB_IDENTITY_TOKEN_FILE``; botocore's
+  ``AssumeRoleWithWebIdentityProvider`` sends the token to STS unsigned. Each seeded trust is
+  an IAM OIDC provider for its issuer (client id ``sts.amazonaws.com``) and a statement in the
+  role's trust policy (``{"Federated": <provider ARN>}``, ``StringEquals``/``StringLike`` on
+  ``<issuer host>:sub`` and ``:aud``). STS verifies the token against the provider
+  (``OidcIssuers.verify``: signature, issuer, audience, expiry) and then the trust policy with
+  its conditions (``policy.Authorizer.web_identity``) before a session is opened.
 
 Determinism: moto's random generator is reseeded at ``reset()``; the same calls in the same
 order give the same ARN suffixes. Version ids are the request's ``ClientRequestToken``, which

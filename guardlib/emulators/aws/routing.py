@@ -2,7 +2,9 @@
 
 Every request goes through, in order: fault switches (kit ``take_fault``) -> the body, its
 length checked before reading (``protocol.read_body``) -> SigV4 (who is calling, is the
-signature right, ``protocol.verify_signature``) -> the one parse (``protocol.parse_call``) ->
+signature right, ``protocol.verify_signature``; without an ``Authorization`` header only STS
+``AssumeRoleWithWebIdentity`` is served, ``protocol.parse_unsigned``) -> the one parse
+(``protocol.parse_call``) ->
 request validation moto skips (``protocol.validate`` / ``check_against``) -> authorization on
 the secret's real ARN (``policy.Authorizer``) -> moto, given a request rebuilt from the parse
 (``protocol.inner_environ``), under one lock -> stage invariants, per-secret filtering of
