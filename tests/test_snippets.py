@@ -1,16 +1,25 @@
 """Every notebook cell tagged `snippet` runs on its own, outside the notebook, in a fresh
 process whose only configuration is its environment: the offline cloud's (as identity
 dev-app, seeded with DEV_PROD) plus the application's own API_KEY_SECRET. That is what a
-reader who copies it into a project gets; it must never print a secret value."""
+reader who copies it into a project gets; it must never print a secret value.
+
+Chapter 11's snippets run in a CI job instead: the environment of `guardlib emulators up
+--oidc-subject repo:codehive/wallet:ref:refs/heads/main` (the course seed and its trusts: a
+token file and the variables to exchange it, no static credential), reading prod-api-key."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from guardlib.emulators.seed import DEV_PROD
 
@@ -29,6 +38,36 @@ def _snippets() -> list[tuple[str, str]]:
 
 
 SNIPPETS = _snippets()
+#: chapters whose snippets run as the deploy job on main (workload identity federation)
+FEDERATED_CHAPTERS = ("11_",)
+CI_SUBJECT = "repo:codehive/wallet:ref:refs/heads/main"
+
+
+@pytest.fixture(scope="module")
+def emulators_up_federation_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """What a CI job on main gets: only what `guardlib emulators up --oidc-subject ...` writes,
+    plus PATH and a HOME of its own (the emulators run in that separate CLI process)."""
+    folder = tmp_path_factory.mktemp("offline-ci")
+    env_file = folder / "offline.env"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guardlib.cli", "emulators", "up", "--oidc-subject", CI_SUBJECT,
+         "--env-file", str(env_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while not env_file.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"emulators up did not become ready: {proc.communicate()[1]}")
+            time.sleep(0.05)
+        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        base = {"PATH": os.environ["PATH"], "HOME": str(folder)}
+        if os.name == "nt":
+            base["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
+        yield base | values
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
 
 
 def test_cloud_chapters_offer_snippets() -> None:
@@ -40,10 +79,14 @@ def test_cloud_chapters_offer_snippets() -> None:
 
 @pytest.mark.parametrize(("name", "source"), SNIPPETS, ids=[n for n, _ in SNIPPETS])
 def test_snippet_runs_alone_and_prints_no_secret(
-    emulators_up_env: dict[str, str], name: str, source: str
+    request: pytest.FixtureRequest, name: str, source: str
 ) -> None:
     assert "import " in source, f"{name}: a snippet brings its own imports"
-    env = emulators_up_env | {"API_KEY_SECRET": "dev-api-key"}
+    if name.startswith(FEDERATED_CHAPTERS):
+        env = request.getfixturevalue("emulators_up_federation_env")
+        env = env | {"API_KEY_SECRET": "prod-api-key"}
+    else:
+        env = request.getfixturevalue("emulators_up_env") | {"API_KEY_SECRET": "dev-api-key"}
     result = subprocess.run(
         [sys.executable, "-c", source], env=env, capture_output=True, text=True, timeout=120
     )
