@@ -20,29 +20,47 @@ Officer*, each scoped to that one secret, so "dev reads dev secrets" holds insid
 Access policies (vault-wide, as on Azure) are available for vaults made with
 ``permission_model="access_policy"``; see ``apply_seed``.
 
+Keyless deploys (workload identity federation): each seeded ``trusts`` entry becomes a federated
+identity credential on the identity's app (issuer URL, exact subject, audience
+``api://AzureADTokenExchange``); ``federation_env`` gives ``AZURE_CLIENT_ID``,
+``AZURE_TENANT_ID``, ``AZURE_FEDERATED_TOKEN_FILE`` and ``AZURE_AUTHORITY_HOST`` (what the AKS
+webhook injects), with which ``DefaultAzureCredential`` posts the token as a ``client_assertion``
+to Entra's token endpoint (``federation.py``: the checks and Entra's AADSTS refusals).
+
 Object ids, client ids, client secrets and the ``IDENTITY_HEADER`` key are random, made once
 per start (the kit's ``CredentialBook``): they are reachable only through ``cloud.env(identity)``
 and ``service_principal(identity)``, and stay the same across ``reset()`` and a re-seed.
 
 Layout (as a moto service): ``state.py`` the model, ``protocol.py`` the wire format,
 ``errors.py`` the error codes, ``identity.py`` principals and tokens, ``identity_routing.py``
-the managed-identity and Entra endpoints, ``routing.py`` Key Vault dispatch and the servers.
+the managed-identity and Entra endpoints, ``federation.py`` federated identity credentials,
+``routing.py`` Key Vault dispatch and the servers.
 """
 
 from __future__ import annotations
 
 import secrets as _secrets
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..kit import CredentialBook, SeedHooks, apply_seed, require_running
 from ..seed import DEFAULT_VAULT, SeedError, SeedSpec
-from .identity import ADMIN_NAME, TENANT_ID, Principal, TokenIssuer, identity_header
+from .federation import MAX_FICS, TOKEN_EXCHANGE_AUDIENCE, FederatedCredential
+from .identity import (
+    ADMIN_NAME,
+    AUTHORITY_HOST,
+    TENANT_ID,
+    Principal,
+    TokenIssuer,
+    identity_header,
+)
 from .routing import KeyVaultApp, Servers
 from .state import ROLES, SECRET_PERMISSIONS, State, Vault, check_secret_name
 
 if TYPE_CHECKING:
     from ..base import CloudContext
+    from ..oidc import OidcIssuers
     from ..seed import IdentitySpec, SecretSpec
 
 __all__ = ["AzureEmulator", "TENANT_ID", "SECRET_PERMISSIONS"]
@@ -62,6 +80,7 @@ class AzureEmulator:
         self._servers: Servers | None = None
         self._header_key = _secrets.token_bytes(32)
         self._started = False
+        self._oidc: OidcIssuers | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, ctx: CloudContext) -> None:
@@ -73,7 +92,10 @@ class AzureEmulator:
             self.state.reset()
         self._started = True
         self.issuer = TokenIssuer()
-        self.app = KeyVaultApp(self.state, self.issuer, ctx.faults, self._header_key, self.name)
+        self._oidc = ctx.oidc
+        self.app = KeyVaultApp(
+            self.state, self.issuer, ctx.faults, self._header_key, self.name, oidc=ctx.oidc
+        )
         tls = ctx.ca.server_context("*.vault.azure.net", "login.microsoftonline.com")
         self._servers = Servers(self.app, tls)
 
@@ -117,6 +139,38 @@ class AzureEmulator:
             "AZURE_CLIENT_SECRET": principal.client_secret,
         }
 
+    # -- workload identity federation (base.FederatedEmulator) -----------------------------
+    def federation_audience(self, identity: str) -> str:
+        """``api://AzureADTokenExchange``: the audience Entra recommends for every federated
+        credential, and the one azure/login and the AKS webhook request."""
+        return TOKEN_EXCHANGE_AUDIENCE
+
+    def federation_env(self, identity: str, token_file: Path) -> dict[str, str]:
+        """What the AKS workload-identity webhook injects into a pod (and azure/login sets up):
+        the app's client id, the tenant, the token file and the authority host. No client secret
+        and no managed-identity endpoint: ``DefaultAzureCredential`` finds no
+        ``EnvironmentCredential`` configuration (that needs ``AZURE_CLIENT_SECRET`` or a
+        certificate, ``_credentials/environment.py``) and takes ``WorkloadIdentityCredential``,
+        which it tries before ``ManagedIdentityCredential`` (``_credentials/default.py``); a
+        refusal there is a ``ClientAuthenticationError`` that ends the chain."""
+        require_running(self.name, self._servers)
+        if identity in (None, ADMIN_NAME):
+            raise ValueError("no workload may become the administrator")
+        return {
+            "VAULT_URL": f"https://{DEFAULT_VAULT}.vault.azure.net",
+            "AZURE_CLIENT_ID": self.principal(identity).client_id,
+            "AZURE_TENANT_ID": TENANT_ID,
+            "AZURE_FEDERATED_TOKEN_FILE": str(token_file),
+            "AZURE_AUTHORITY_HOST": f"https://{AUTHORITY_HOST}",
+            # as in env(): production credentials only, never a developer tool's login
+            "AZURE_TOKEN_CREDENTIALS": "prod",
+        }
+
+    def federated_credentials(self, identity: str) -> list[FederatedCredential]:
+        """The federated identity credentials on ``identity``'s app (what ``az identity
+        federated-credential list`` shows)."""
+        return self.state.federated_of(self.principal(identity))
+
     def issue_token(
         self,
         identity: str | None = None,
@@ -157,7 +211,10 @@ class AzureEmulator:
         """
         extra: dict[str, Any] = dict(spec.extra.get("azure", {}))
         _check_extra(extra)
+        fics = self._federated_credentials(spec)  # checked before anything is stored
         apply_seed(_Hooks(self.state), spec)
+        for identity, fic in fics:
+            self.state.add_federated(identity, fic)
         state = self.state
         for name, opts in dict(extra.get("vaults", {})).items():
             state.add_vault(name, str((opts or {}).get("permission_model", "rbac")))
@@ -175,6 +232,44 @@ class AzureEmulator:
                 item["name"], item["value"], content_type=item.get("content_type"),
                 tags=item.get("tags"), enabled=bool(item.get("enabled", True)),
             )  # fmt: skip
+
+    def _federated_credentials(self, spec: SeedSpec) -> list[tuple[str, FederatedCredential]]:
+        """Each ``spec.trusts`` entry as a federated identity credential on the identity's app
+        (a user-assigned managed identity here; Entra puts FICs on either): issuer URL, the
+        exact subject, and the trust's audience or ``api://AzureADTokenExchange``."""
+        out: list[tuple[str, FederatedCredential]] = []
+        counts: dict[str, int] = {}
+        for n, trust in enumerate(spec.trusts):
+            where = f"azure: trusts[{n}]"
+            if trust.is_prefix:
+                # Entra matches a FIC's subject exactly (Microsoft Graph federatedIdentity
+                # Credential: "subject ... must match the sub claim"); the newer "flexible"
+                # FICs with claimsMatchingExpression are a preview for some issuers only
+                raise SeedError(
+                    f"{where}: Entra federated identity credentials match the subject exactly, so "
+                    f"the pattern {trust.subject!r} cannot be trusted on Azure: list each subject "
+                    "(one trust per branch or environment), or seed this trust with 'clouds' "
+                    "that support patterns"
+                )
+            if self._oidc is None:
+                raise SeedError(f"{where}: the offline OIDC issuers are not running")
+            issuer = self._oidc.issuer(trust.issuer).url
+            audience = trust.audience or TOKEN_EXCHANGE_AUDIENCE
+            counts[trust.identity] = counts.get(trust.identity, 0) + 1
+            fic = FederatedCredential(
+                f"{trust.issuer}-{counts[trust.identity]}", issuer, trust.subject, (audience,)
+            )
+            out.append((trust.identity, fic))
+        for identity in counts:
+            total = len({(f.issuer, f.subject, f.audiences) for i, f in out if i == identity} | {
+                (f.issuer, f.subject, f.audiences) for f in self.state.federated.get(identity, ())
+            })  # fmt: skip
+            if total > MAX_FICS:
+                raise SeedError(
+                    f"azure: identity {identity!r} would have {total} federated identity "
+                    f"credentials; an app may have at most {MAX_FICS}"
+                )
+        return out
 
     def _vault(self, name: str | None) -> Vault:
         vault = self.state.vault(name or DEFAULT_VAULT)

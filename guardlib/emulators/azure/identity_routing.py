@@ -12,15 +12,23 @@ import hmac
 import json
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..kit.server import Response
+from . import federation
+from .federation import JWT_BEARER
 from .identity import ADMIN_NAME, AUTHORITY_HOST, TENANT_ID, Principal, TokenIssuer, site_of_header
 from .state import State
 
+if TYPE_CHECKING:
+    from ..oidc import OidcIssuers
+
 _JSON = "application/json; charset=utf-8"
 MI_API_VERSION = "2019-08-01"
+#: Entra's generic answer to a request it cannot read unambiguously
+MALFORMED_REQUEST = "AADSTS9002313: Invalid request. Request is malformed or invalid."
 
 
 def mi_error(status: int, message: str) -> Response:
@@ -52,10 +60,20 @@ def aad_error(status: int, error: str, description: str) -> Response:
 class IdentityEndpoints:
     """Managed identity + Entra ID, over one :class:`State` and one :class:`TokenIssuer`."""
 
-    def __init__(self, state: State, issuer: TokenIssuer, header_key: bytes) -> None:
+    def __init__(
+        self,
+        state: State,
+        issuer: TokenIssuer,
+        header_key: bytes,
+        oidc: OidcIssuers | None = None,
+    ) -> None:
         self.state = state
         self.issuer = issuer
         self.header_key = header_key
+        #: the offline OIDC issuers whose tokens federated credentials may trust
+        self.oidc = oidc
+        #: the time Entra checks assertions against (tests move it to replay a token later)
+        self.clock: Callable[[], float] = time.time
 
     # -- App Service managed identity ----------------------------------------------------
     def managed_identity(self, method: str, target: str, headers: Any) -> Response:
@@ -138,17 +156,26 @@ class IdentityEndpoints:
 
     def _client_credentials(self, body: bytes) -> Response:
         try:
-            form = dict(parse_qsl(body.decode("utf-8"), strict_parsing=bool(body)))
+            pairs = parse_qsl(body.decode("utf-8"), strict_parsing=bool(body))
         except (UnicodeDecodeError, ValueError):
             return aad_error(
                 400, "invalid_request", "AADSTS900144: The request body must contain the "
                 "following parameter: 'grant_type'."
             )  # fmt: skip
+        form = dict(pairs)
+        if len(form) != len(pairs):
+            # a parameter sent twice: which one would count? (a second client_id, scope or
+            # client_assertion must never pick another app or token)
+            return aad_error(400, "invalid_request", MALFORMED_REQUEST)
         if form.get("grant_type") != "client_credentials":
             return aad_error(
                 400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported "
                 "grant type. Only client_credentials is emulated."
             )  # fmt: skip
+        assertion = "client_assertion" in form or "client_assertion_type" in form
+        if assertion and "client_secret" in form:
+            # RFC 6749 §2.3.1: "The client MUST NOT use more than one authentication method"
+            return aad_error(400, "invalid_request", MALFORMED_REQUEST)
         client_id = form.get("client_id", "")
         principal = self.state.by_client_id(client_id)
         if principal is None:
@@ -158,8 +185,18 @@ class IdentityEndpoints:
                 f"AADSTS700016: Application with identifier '{client_id[:64]}' was not found in "
                 f"the directory '{TENANT_ID}'.",
             )
-        sent = form.get("client_secret", "")
-        if not hmac.compare_digest(sent.encode(), principal.client_secret.encode()):
+        if assertion:
+            refused = self._federated(form, principal)
+            if refused is not None:
+                return refused
+        elif "client_secret" not in form:
+            return aad_error(
+                401, "invalid_client", "AADSTS7000218: The request body must contain the "
+                "following parameter: 'client_assertion' or 'client_secret'."
+            )  # fmt: skip
+        elif not hmac.compare_digest(
+            form["client_secret"].encode(), principal.client_secret.encode()
+        ):
             return aad_error(
                 401,
                 "invalid_client",
@@ -188,6 +225,23 @@ class IdentityEndpoints:
             {"Content-Type": _JSON, "Cache-Control": "no-store"},
             json.dumps(answer).encode(),
         )
+
+    def _federated(self, form: dict[str, str], principal: Principal) -> Response | None:
+        """None if ``client_assertion`` is a token one of ``principal``'s federated identity
+        credentials accepts (``federation.py``), else Entra's refusal."""
+        if form.get("client_assertion_type") != JWT_BEARER or not form.get("client_assertion"):
+            return aad_error(400, "invalid_request", MALFORMED_REQUEST)
+        try:
+            federation.exchange(
+                form["client_assertion"],
+                principal,
+                self.state.federated_of(principal),
+                self.oidc,
+                self.clock,
+            )
+        except federation.Refusal as exc:
+            return aad_error(exc.status, exc.error, exc.description)
+        return None
 
 
 def _openid_configuration() -> dict[str, Any]:

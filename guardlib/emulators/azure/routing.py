@@ -14,7 +14,7 @@ import json
 import re
 import ssl
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..faults import Faults
@@ -32,6 +32,9 @@ from .identity import (
 )
 from .identity_routing import IdentityEndpoints, mi_error
 from .state import State, Vault
+
+if TYPE_CHECKING:
+    from ..oidc import OidcIssuers
 
 VAULT_SUFFIX = ".vault.azure.net"
 CHALLENGE = (
@@ -80,12 +83,13 @@ class KeyVaultApp:
         faults: Faults | None,
         header_key: bytes,
         name: str = "azure",
+        oidc: OidcIssuers | None = None,
     ) -> None:
         self.state = state
         self.issuer = issuer
         self.faults = faults
         self.name = name
-        self.identity = IdentityEndpoints(state, issuer, header_key)
+        self.identity = IdentityEndpoints(state, issuer, header_key, oidc)
         self.backups = protocol.BackupCodec()
 
     # -- entry points ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from ..kit import CredentialBook
 from . import errors
+from .federation import FederatedCredential
 from .identity import ADMIN_NAME, RESOURCE_GROUP, SUBSCRIPTION_ID, Principal
 
 #: always used with ``fullmatch``: ``$`` would accept a trailing newline
@@ -323,6 +324,8 @@ class State:
         self.lock = threading.Lock()
         self.vaults: dict[str, Vault] = {}
         self.principals: dict[str, Principal] = {}
+        #: principal name -> its federated identity credentials (``federation.py``)
+        self.federated: dict[str, list[FederatedCredential]] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -330,6 +333,7 @@ class State:
             self.vaults = {self.default_vault: Vault(self.default_vault)}
             admin = Principal.minted(self.credentials, ADMIN_NAME, admin=True)
             self.principals = {admin.name: admin}
+            self.federated = {}
 
     def vault(self, name: str) -> Vault | None:
         return self.vaults.get(name.lower())
@@ -354,6 +358,17 @@ class State:
                 principal = Principal.minted(self.credentials, name, admin=admin)
                 self.principals[name] = principal
             return principal
+
+    def add_federated(self, name: str, credential: FederatedCredential) -> None:
+        """Add a federated identity credential to principal ``name`` (once)."""
+        with self.lock:
+            known = self.federated.setdefault(name, [])
+            if credential not in known:
+                known.append(credential)
+
+    def federated_of(self, principal: Principal) -> list[FederatedCredential]:
+        with self.lock:
+            return list(self.federated.get(principal.name, ()))
 
     def by_object_id(self, object_id: str) -> Principal | None:
         for principal in list(self.principals.values()):
