@@ -33,7 +33,8 @@ class ChapterProgress:
         return f"{number} {words.replace('_', ' ')}"
 
 
-def _output_text(output: dict[str, object]) -> str:
+def output_text(output: dict[str, object]) -> str:
+    """The text of one saved output: a stream's text, or a display's ``text/plain``."""
     if output.get("output_type") == "stream":
         text = output.get("text", "")
     else:
@@ -59,7 +60,7 @@ def chapter_progress(path: str | os.PathLike[str]) -> ChapterProgress:
             continue
         exercises += 1
         outputs = cell.get("outputs") or []
-        if any(SOLVED_MARK in _output_text(o) for o in outputs if isinstance(o, dict)):
+        if any(SOLVED_MARK in output_text(o) for o in outputs if isinstance(o, dict)):
             solved += 1
     return ChapterProgress(name, exercises, solved)
 

@@ -10,6 +10,7 @@ import pytest
 
 from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises.aws import check_read_only_policy, evaluate_read_only_policy
+from guardlib.exercises.progress import output_text
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "07_aws_secrets_manager.ipynb"
 DEV_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dev-api-key-dVQKPc"
@@ -114,5 +115,5 @@ def test_committed_notebook_shows_the_unanswered_verdict() -> None:
         if c["cell_type"] == "code"
         and "check_read_only_policy(dev_only_policy" in "".join(c["source"])
     ]
-    text = "".join("".join(o.get("text", "")) for o in cell["outputs"])
+    text = "".join(output_text(o) for o in cell["outputs"])
     assert text.startswith("❌ Not yet: replace the ... placeholders")

@@ -17,6 +17,7 @@ from guardlib.emulators import REAL_CLOUD_VARIABLES
 from guardlib.emulators.seed import DEV_PROD, SeedSpec
 from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises import azure as ex
+from guardlib.exercises.progress import output_text
 from guardlib.secret import Secret
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06_azure_key_vault.ipynb"
@@ -199,4 +200,4 @@ def test_the_notebook_exercise_cell_has_placeholders() -> None:
         and c["cell_type"] == "code"
     )  # fmt: skip
     assert "..." in "".join(cell["source"])
-    assert "".join(cell["outputs"][0]["text"]).startswith("❌ Not yet: " + PLACEHOLDER_HINT)
+    assert output_text(cell["outputs"][0]).startswith("❌ Not yet: " + PLACEHOLDER_HINT)

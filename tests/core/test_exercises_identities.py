@@ -12,6 +12,8 @@ import pytest
 from guardlib.emulators import available
 from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises import identities as ex
+from guardlib.exercises.identities import HINT_STAGING_SEED
+from guardlib.exercises.progress import output_text
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_identities_access.ipynb"
 HAS_OPENBAO = available().get("vault") is None
@@ -52,12 +54,12 @@ def test_published_solution_passes(capsys: pytest.CaptureFixture[str]) -> None:
 def test_committed_notebook_shows_the_placeholder_verdict() -> None:
     nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
     outputs = [
-        "".join(o.get("text", ""))
+        output_text(o)
         for c in nb["cells"]
         if c["cell_type"] == "code" and "check_staging_seed(" in "".join(c["source"])
         for o in c["outputs"]
     ]
-    assert outputs == [f"❌ Not yet: {PLACEHOLDER_HINT}\n"]
+    assert outputs == [f"❌ Not yet: {PLACEHOLDER_HINT}\nHint: {HINT_STAGING_SEED}"]
 
 
 @pytest.mark.parametrize(

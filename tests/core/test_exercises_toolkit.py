@@ -202,4 +202,4 @@ def test_snippet_reads_through_a_mapping(emulators_up_env: dict[str, str], tmp_p
         assert "demo-not-a-real" not in result.stdout + result.stderr
         outputs[environment] = result.stdout
     assert outputs["dev"] == "DB_PASSWORD  **********\nAPI_KEY      **********\n"
-    assert outputs["prod"].startswith("not ready: AccessDenied: aws-sm://prod-api-key")
+    assert outputs["prod"].startswith("not ready: AccessDenied: DB_PASSWORD: aws-sm://prod-api-key")

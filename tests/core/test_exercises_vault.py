@@ -12,6 +12,7 @@ from guardlib import emulators
 from guardlib.emulators.seed import DEV_PROD, SeedSpec
 from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises import vault as ex
+from guardlib.exercises.progress import output_text
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "09_vault_openbao.ipynb"
 GOOD = 'path "secret/data/billing-api-key" {\n  capabilities = ["read"]\n}\n'
@@ -118,5 +119,5 @@ def test_the_committed_exercise_cell_is_unanswered() -> None:
     cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
     exercise = [c for c in cells if "check_billing_policy(" in "".join(c["source"])]
     assert len(exercise) == 1
-    text = "".join("".join(o.get("text", "")) for o in exercise[0]["outputs"])
+    text = "".join(output_text(o) for o in exercise[0]["outputs"])
     assert text.startswith("❌ Not yet: replace the ... placeholders")
