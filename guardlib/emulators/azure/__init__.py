@@ -92,9 +92,9 @@ class AzureEmulator:
             self.state.reset()
         self._started = True
         self.issuer = TokenIssuer()
-        self._oidc = ctx.oidc
+        self._oidc = getattr(ctx, "oidc", None)  # a bare context (tests) has no issuers
         self.app = KeyVaultApp(
-            self.state, self.issuer, ctx.faults, self._header_key, self.name, oidc=ctx.oidc
+            self.state, self.issuer, ctx.faults, self._header_key, self.name, oidc=self._oidc
         )
         tls = ctx.ca.server_context("*.vault.azure.net", "login.microsoftonline.com")
         self._servers = Servers(self.app, tls)

@@ -19,6 +19,25 @@ Every credential is random per start and reachable only through :meth:`VaultEmul
   environment applied before a reset works again once the identity is seeded again (its
   token carries the policy *name*; the re-seeded AppRole gets the same role and secret id).
 
+Keyless deploys (workload identity federation): each seeded ``trusts`` entry becomes a role of
+OpenBao's own JWT auth method, at one mount per issuer (``auth/jwt`` for GitHub Actions,
+``auth/jwt-kubernetes`` for the cluster), configured with that issuer's public key
+(``jwt_validation_pubkeys``, so OpenBao never needs to reach the issuer) and ``bound_issuer``.
+The role is named after the identity: ``role_type=jwt``, ``user_claim=sub``, ``bound_audiences``,
+``bound_claims`` on ``sub`` (``glob`` for a ``*`` pattern), the identity's policy, a 10-minute
+token. OpenBao itself checks signature, issuer, audience, expiry and claims; its refusals are
+its own (hvac raises ``InvalidRequest``). ``federation_env`` gives no token, only:
+
+====================  ===========================================================================
+``VAULT_ADDR``        the server (read by hvac and the CLI)
+``VAULT_AUTH_ROLE``   the JWT role to log in at (our name: hvac reads no variable for it)
+``VAULT_AUTH_PATH``   the mount of the token's issuer, ``jwt`` or ``jwt-kubernetes`` (ours too)
+``VAULT_JWT_FILE``    the file holding the CI job's or pod's token (ours too)
+====================  ===========================================================================
+
+so a deploy step logs in with ``client.auth.jwt.jwt_login(role=os.environ["VAULT_AUTH_ROLE"],
+jwt=Path(os.environ["VAULT_JWT_FILE"]).read_text(), path=os.environ["VAULT_AUTH_PATH"])``.
+
 The server's log lives in a private folder inside the cloud's work folder (or, started
 without a context, in a private temporary folder of its own), removed at ``stop()``.
 """
@@ -31,12 +50,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..kit import CredentialBook, require_running, token
-from .admin import Admin, VaultApiError, VaultInputError, check_secret_name
+from ..kit import jwt as _jwt
+from .admin import (
+    JWT_MOUNTS,
+    Admin,
+    VaultApiError,
+    VaultInputError,
+    check_secret_name,
+    default_audience,
+)
 from .binary import locate
 from .server import DevServer
 
 if TYPE_CHECKING:
     from ..base import CloudContext
+    from ..oidc import OidcIssuers
     from ..seed import SeedSpec
 
 locate()  # fail at import with the install command, so `available()` reports it
@@ -54,6 +82,7 @@ class VaultEmulator:
         self._lock = threading.Lock()
         self._workdir: Path | None = None
         self._own_workdir: object | None = None  # a WorkDir, when started without a context
+        self._oidc: OidcIssuers | None = None
 
     def start(self, ctx: CloudContext | None) -> None:
         if self._server is not None:
@@ -80,6 +109,7 @@ class VaultEmulator:
             self._remove_workdir(workdir)
             raise
         self._server, self._admin, self._workdir = server, admin, workdir
+        self._oidc = getattr(ctx, "oidc", None)  # tests start it with a bare context
 
     def stop(self) -> None:
         server, self._server, self._admin = self._server, None, None
@@ -136,7 +166,43 @@ class VaultEmulator:
         self.admin.reset()
 
     def apply_seed(self, spec: SeedSpec) -> None:
-        self.admin.apply_seed(spec)
+        issuers = {}
+        if spec.trusts and self._oidc is not None:
+            for name in {t.issuer for t in spec.trusts}:
+                issuers[name] = (self._oidc.issuer(name).url, self._oidc.public_key_pem(name))
+        self.admin.apply_seed(spec, issuers)
+
+    # -- workload identity federation (base.FederatedEmulator) ------------------------------
+    def federation_audience(self, identity: str) -> str:
+        """The audience of ``identity``'s JWT role: the seeded trust's, or by default the one
+        its issuer puts in a token unasked (``https://github.com/OWNER`` for GitHub Actions,
+        see ``admin.default_audience``); ``vault`` for an identity no trust names."""
+        roles = self.admin.jwt_roles
+        for mount in JWT_MOUNTS.values():
+            role = roles.get((mount, identity))
+            if role is not None:
+                return role.audience
+        return default_audience("kubernetes", "")
+
+    def federation_env(self, identity: str, token_file: Path) -> dict[str, str]:
+        """``VAULT_ADDR``, ``VAULT_AUTH_ROLE``, ``VAULT_AUTH_PATH`` and ``VAULT_JWT_FILE`` (see
+        the module docstring): no ``VAULT_TOKEN``; the mount is that of the token's issuer."""
+        admin = self.admin
+        mount = JWT_MOUNTS["github"]
+        try:
+            iss = _jwt.unverified_claims(Path(token_file).read_text(encoding="ascii")).get("iss")
+        except (OSError, ValueError):
+            iss = None
+        if self._oidc is not None and isinstance(iss, str):
+            for name, path in JWT_MOUNTS.items():
+                if self._oidc.issuer(name).url == iss:
+                    mount = path
+        return {
+            "VAULT_ADDR": admin.addr,
+            "VAULT_AUTH_ROLE": identity,
+            "VAULT_AUTH_PATH": mount,
+            "VAULT_JWT_FILE": str(token_file),
+        }
 
 
 __all__ = [

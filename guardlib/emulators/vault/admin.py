@@ -17,6 +17,7 @@ before anything reaches the server, so a bad seed changes nothing.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import urllib.error
@@ -30,7 +31,7 @@ from ..kit.credentials import random_uuid
 from ..seed import ADMIN, SeedError
 
 if TYPE_CHECKING:
-    from ..seed import IdentitySpec, SecretSpec, SeedSpec
+    from ..seed import IdentitySpec, SecretSpec, SeedSpec, TrustSpec
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 #: policies OpenBao itself owns: ``root`` and ``response-wrapping`` cannot be written, and
@@ -52,6 +53,12 @@ SECRET_NAME_MAX = 255
 _API_PATH_RE = re.compile(rf"(?!.*\.\.){_PART}(?:/{_PART})*/?")
 _IDENTITY_RE = re.compile(r"[a-z][a-z0-9-]{2,29}")  # what SeedSpec accepts
 _TOKEN_RE = re.compile(r"[\x21-\x7e]{1,512}")
+#: one JWT auth mount per issuer, each with that issuer's key and ``bound_issuer`` (a token of
+#: one issuer can then never log in at a role meant for the other). ``jwt`` is hvac's and the
+#: CLI's default mount path, and the one GitHub's and hashicorp/vault-action's guides use.
+JWT_MOUNTS = {"github": "jwt", "kubernetes": "jwt-kubernetes"}
+#: tokens from a JWT login: short, and not renewable past their first ten minutes
+JWT_TOKEN_TTL = 600
 _REDACTED = "[redacted]"
 
 
@@ -122,6 +129,78 @@ def _scrub(text: str, redact: tuple[str, ...]) -> str:
     return text
 
 
+@dataclasses.dataclass(frozen=True)
+class JwtRole:
+    """One OpenBao JWT role: who (``identity``, its policy) a token from ``mount``'s issuer
+    becomes when its ``sub`` matches one of ``subjects`` and its ``aud`` is ``audience``."""
+
+    mount: str
+    identity: str
+    audience: str
+    subjects: tuple[str, ...]
+
+    @property
+    def glob(self) -> bool:
+        return any(s.endswith("*") for s in self.subjects)
+
+    def body(self) -> dict[str, Any]:
+        """The role as ``auth/<mount>/role/<identity>`` takes it (OpenBao's JWT auth API)."""
+        return {
+            "role_type": "jwt",
+            "user_claim": "sub",
+            "bound_audiences": [self.audience],
+            # bound_claims rather than bound_subject: several subjects (main and a release
+            # branch) may become one identity, and a '*' needs the glob type. The leeways stay
+            # OpenBao's defaults: measured on OpenBao 2.x, a token is refused from 60 s after
+            # its exp ("token is expired") and while its nbf is more than 60 s ahead
+            "bound_claims_type": "glob" if self.glob else "string",
+            "bound_claims": {"sub": list(self.subjects)},
+            "token_policies": [self.identity],
+            "token_ttl": JWT_TOKEN_TTL,
+            "token_max_ttl": JWT_TOKEN_TTL,
+        }
+
+
+def default_audience(issuer: str, subject: str) -> str:
+    """The ``aud`` a workload asks its issuer for when it logs in to OpenBao.
+
+    GitHub Actions: ``https://github.com/OWNER``, the default audience GitHub puts in a job's
+    token ("About security hardening with OpenID Connect"; GitHub's Vault guide binds
+    ``bound_audiences`` to it), so a workflow needs no ``audience`` input. Kubernetes: ``vault``,
+    the audience a projected service-account token for Vault/OpenBao is usually requested with
+    (the API server's default audience would let any in-cluster consumer replay it)."""
+    if issuer == "github":
+        owner = subject.removeprefix("repo:").split("/", 1)[0]
+        return f"https://github.com/{owner}"
+    return "vault"
+
+
+def plan_jwt_roles(trusts: tuple[TrustSpec, ...]) -> dict[tuple[str, str], JwtRole]:
+    """(mount, identity) -> its JWT role, from seed trusts; SeedError if OpenBao could not keep
+    them apart (one role per identity and issuer has one set of bound audiences)."""
+    roles: dict[tuple[str, str], JwtRole] = {}
+    for n, trust in enumerate(trusts):
+        mount = JWT_MOUNTS[trust.issuer]
+        audience = trust.audience or default_audience(trust.issuer, trust.subject)
+        known = roles.get((mount, trust.identity))
+        if known is None:
+            roles[(mount, trust.identity)] = JwtRole(mount, trust.identity, audience,
+                                                     (trust.subject,))  # fmt: skip
+            continue
+        if known.audience != audience:
+            raise SeedError(
+                f"vault: trusts[{n}]: identity {trust.identity!r} already trusts {trust.issuer} "
+                f"tokens for audience {known.audience!r}; one OpenBao JWT role binds its audiences "
+                "to all of its subjects, so every trust of an identity and issuer needs the same "
+                "audience"
+            )
+        if trust.subject not in known.subjects:
+            roles[(mount, trust.identity)] = dataclasses.replace(
+                known, subjects=(*known.subjects, trust.subject)
+            )
+    return roles
+
+
 class Admin:
     """The dev server as its administrator: raw requests, seeding (the kit's ``SeedHooks``),
     AppRole logins, reset."""
@@ -136,6 +215,9 @@ class Admin:
         self.book = book if book is not None else CredentialBook()
         #: identity -> {"read": set(name), "write": set(name), "admin": set()}
         self.grants: dict[str, dict[str, set[str]]] = {}
+        #: (mount, identity) -> the JWT role written for the seeded trusts
+        self.jwt_roles: dict[tuple[str, str], JwtRole] = {}
+        self._trusts: list[TrustSpec] = []
 
     def request(
         self, method: str, path: str, body: Any = None, token: str | None = None
@@ -198,7 +280,12 @@ class Admin:
             self.request("POST", "sys/auth/approle", {"type": "approle"})
 
     # -- seeding: the kit's SeedHooks ------------------------------------------------------
-    def apply_seed(self, spec: SeedSpec) -> None:
+    def apply_seed(
+        self, spec: SeedSpec, issuers: Mapping[str, tuple[str, str]] | None = None
+    ) -> None:
+        """Seed KV, policies and AppRoles, and for ``spec.trusts`` the JWT auth method:
+        ``issuers`` maps an issuer name ("github", "kubernetes") to (its URL, its public key
+        as PEM), the ``bound_issuer`` and ``jwt_validation_pubkeys`` of that issuer's mount."""
         extra = dict(spec.extra.get("vault", {}))
         if extra:
             raise SeedError(f"vault: unknown seed field(s) {', '.join(sorted(extra))}")
@@ -208,9 +295,35 @@ class Admin:
                 f"vault: identity {reserved[0]!r} is the name of a built-in OpenBao policy "
                 "(root, default, response-wrapping, control-group): choose another name"
             )
+        planned = plan_jwt_roles(tuple(self._trusts) + tuple(spec.trusts))
+        needed = {t.issuer for t in spec.trusts}
+        missing = sorted(needed - set(issuers or {}))
+        if missing:
+            raise SeedError(f"vault: no key of the {', '.join(missing)} issuer to trust")
         apply_seed(self, spec)
         for name in sorted(self.grants):
             self._write_identity(name)
+        for issuer in sorted(needed):
+            url, pem = (issuers or {})[issuer]
+            self.configure_jwt(JWT_MOUNTS[issuer], url, pem)
+        for key, role in sorted(planned.items()):
+            if self.jwt_roles.get(key) != role:
+                self.request("POST", f"auth/{role.mount}/role/{role.identity}", role.body())
+        self.jwt_roles = planned
+        self._trusts += [t for t in spec.trusts if t not in self._trusts]
+
+    def configure_jwt(self, mount: str, issuer_url: str, public_key_pem: str) -> None:
+        """Enable the JWT auth method at ``auth/<mount>`` (once) and trust one issuer there by
+        its public key: ``jwt_validation_pubkeys`` (OpenBao never fetches the issuer's JWKS, as
+        in an air-gapped setup) and ``bound_issuer`` (the ``iss`` every token must carry)."""
+        mounts = self.request("GET", "sys/auth").get("data", {})
+        if f"{mount}/" not in mounts:
+            self.request("POST", f"sys/auth/{mount}", {"type": "jwt"})
+        self.request(
+            "POST",
+            f"auth/{mount}/config",
+            {"jwt_validation_pubkeys": [public_key_pem], "bound_issuer": issuer_url},
+        )
 
     def check_secret_name(self, name: str) -> str | None:
         return check_secret_name(name)
@@ -287,16 +400,25 @@ class Admin:
 
     # -- reset -------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Wipe KV data, ACL policies and AppRoles. Issued tokens stay: they carry only policy
-        *names*, which grant nothing until a seed writes those policies again."""
+        """Wipe KV data, ACL policies, AppRoles and JWT roles. Issued tokens stay: they carry only
+        policy *names*, which grant nothing until a seed writes those policies again."""
         # what is listed may have been written by anyone (hvac, the CLI): quote, do not judge
         self._wipe_kv("")
         for role in self._send("LIST", "auth/approle/role").get("data", {}).get("keys", []):
             self._send("DELETE", f"auth/approle/role/{_quote(role)}")
+        mounts = self._send("GET", "sys/auth").get("data", {})
+        for mount in JWT_MOUNTS.values():  # the mounts and their keys stay; the roles go
+            if f"{mount}/" in mounts:
+                for role in (
+                    self._send("LIST", f"auth/{mount}/role").get("data", {}).get("keys", [])
+                ):
+                    self._send("DELETE", f"auth/{mount}/role/{_quote(role)}")
         for policy in self._send("LIST", "sys/policies/acl").get("data", {}).get("keys", []):
             if policy not in BUILTIN_POLICIES:
                 self._send("DELETE", f"sys/policies/acl/{_quote(policy)}")
         self.grants.clear()
+        self.jwt_roles.clear()
+        self._trusts.clear()
 
     def _wipe_kv(self, prefix: str) -> None:
         listed = self._send("LIST", f"secret/metadata/{_quote(prefix)}")
