@@ -93,15 +93,15 @@ import hvac.exceptions
 client = hvac.Client()
 try:
     client.auth.jwt.jwt_login(
-        role=os.environ["VAULT_JWT_ROLE"],
-        jwt=Path(os.environ["VAULT_JWT_TOKEN_FILE"]).read_text(encoding="ascii").strip(),
-        path=os.environ.get("VAULT_JWT_MOUNT", "jwt"),
+        role=os.environ["VAULT_AUTH_ROLE"],
+        jwt=Path(os.environ["VAULT_JWT_FILE"]).read_text(encoding="ascii").strip(),
+        path=os.environ["VAULT_AUTH_PATH"],
     )
     answer = client.secrets.kv.v2.read_secret_version(path="prod-api-key", mount_point="secret",
                                                       raise_on_deleted_version=True)
     print("read", hashlib.sha256(answer["data"]["data"]["value"].encode()).hexdigest())
 except hvac.exceptions.VaultError as error:
-    print("refused", type(error).__name__, (error.errors or ["no-message"])[0].split(":")[0])
+    print("refused", type(error).__name__, (error.errors or ["no-message"])[0])
 """,
 }
 #: what each cloud answers a pull request (type, code)
@@ -109,7 +109,7 @@ PR_REFUSALS = {
     "aws": "refused ClientError AccessDenied",  # STS: the role's trust policy has no match
     "azure": "refused ClientAuthenticationError AADSTS700213",  # no federated credential matches
     "gcp": "refused RefreshError PERMISSION_DENIED",  # IAM Credentials: no workloadIdentityUser
-    "vault": "refused InvalidRequest error validating claims",  # the JWT role's bound subject
+    "vault": 'refused InvalidRequest error validating claims: claim "sub" does not match',
 }
 
 
