@@ -295,6 +295,15 @@ def test_an_entra_access_token_is_no_assertion(cloud, course):
     assert refusal(cloud, course, entra)["error_codes"] == [700211]
 
 
+def test_a_github_token_is_no_key_vault_token(cloud, course):
+    token = cloud.oidc.mint(MAIN, "https://vault.azure.net")
+    with SecretClient(VAULT_URL, _Static(token)) as client:
+        with pytest.raises(ClientAuthenticationError) as info:
+            client.get_secret("prod-api-key")
+    assert info.value.status_code == 401
+    assert "AKV10046: Unable to resolve the key used for signature validation." in str(info.value)
+
+
 # -- seeding ------------------------------------------------------------------------------------
 def test_the_course_seed_makes_federated_credentials(course):
     assert course.federated_credentials("prod-app") == [
