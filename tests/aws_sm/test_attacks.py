@@ -295,3 +295,38 @@ def test_a_seed_name_with_a_newline_changes_nothing(cloud, aws):
         cloud.seed({"secrets": {"ok-name": {"value": "demo"}, "bad\n": {"value": "demo"}}})
     with pytest.raises(KeyError):
         aws.arn("ok-name")
+
+
+def test_assume_role_credentials_are_not_moto_s_seeded_ones(seeded, client, cloud):
+    """moto draws an AssumeRole session's secret from a generator anyone may seed (its
+    /moto-api/seed endpoint, or the process): the layer replaces secret and token."""
+    import boto3
+    from moto.moto_api._internal import mock_random
+
+    sts = client(None, "sts")
+    account = sts.get_caller_identity()["Account"]
+    arn = f"arn:aws:iam::{account}:role/prod-app"
+    mock_random.seed(7)
+    first = sts.assume_role(RoleArn=arn, RoleSessionName="one")["Credentials"]
+    mock_random.seed(7)
+    second = sts.assume_role(RoleArn=arn, RoleSessionName="one")["Credentials"]
+    assert first["SecretAccessKey"] != second["SecretAccessKey"]
+    assert not first["SessionToken"].startswith("FQoGZXIvYXdzEBYaD")  # moto's token prefix
+    env = cloud.env(None)
+    region = env["AWS_REGION"]
+    session = boto3.session.Session(
+        aws_access_key_id=first["AccessKeyId"],
+        aws_secret_access_key=first["SecretAccessKey"],
+        aws_session_token=first["SessionToken"],
+        region_name=region,
+    )
+    sm = session.client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL"])
+    assert sm.get_secret_value(SecretId="prod-api-key")["Name"] == "prod-api-key"
+    forged = boto3.session.Session(
+        aws_access_key_id=first["AccessKeyId"],
+        aws_secret_access_key=second["SecretAccessKey"],
+        aws_session_token=first["SessionToken"],
+        region_name=region,
+    ).client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL"])
+    with pytest.raises(ClientError):
+        forged.get_secret_value(SecretId="prod-api-key")

@@ -59,6 +59,7 @@ UNEMULATED = {
 }
 _SECRET_KEY_RE = re.compile(rb"<SecretAccessKey>[^<]*</SecretAccessKey>")
 _KEY_ID_RE = re.compile(rb"<AccessKeyId>([^<]*)</AccessKeyId>")
+_SESSION_TOKEN_RE = re.compile(rb"<SessionToken>[^<]*</SessionToken>")
 
 
 class AwsApp:
@@ -134,7 +135,28 @@ class AwsApp:
             answer = self._forward(call, environ)
             if call.iam_action == "iam:CreateAccessKey" and answer[0] == 200:
                 answer = self._random_key_secret(answer)
+            elif call.iam_action == "sts:AssumeRole" and answer[0] == 200:
+                answer = self._random_session(answer)
         return answer
+
+    def _random_session(self, answer: Answer) -> Answer:
+        """moto's AssumeRole answer with a random access key id, secret and session token
+        (moto's are drawn from a generator anyone may seed, so they could be computed)."""
+        status, headers, payload = answer
+        found = _KEY_ID_RE.search(payload)
+        fresh = self.state.randomise_session(found.group(1).decode()) if found else None
+        if fresh is None:
+            raise AwsError("InternalFailure", "An internal error has occurred", 500)
+        key_id, secret, session_token = fresh
+        payload = _KEY_ID_RE.sub(f"<AccessKeyId>{key_id}</AccessKeyId>".encode(), payload, count=1)
+        payload = _SECRET_KEY_RE.sub(
+            f"<SecretAccessKey>{secret}</SecretAccessKey>".encode(), payload, count=1
+        )
+        payload = _SESSION_TOKEN_RE.sub(
+            f"<SessionToken>{session_token}</SessionToken>".encode(), payload, count=1
+        )
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        return status, [*headers, ("Content-Length", str(len(payload)))], payload
 
     def _web_identity(self, call: protocol.Call) -> Answer:
         """STS AssumeRoleWithWebIdentity: decided by the authorizer (token, then trust), and

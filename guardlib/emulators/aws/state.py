@@ -339,6 +339,22 @@ class AwsState:
 
         return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest()  # noqa: S324
 
+    def randomise_session(self, key_id: str) -> tuple[str, str, str] | None:
+        """Give the newest STS session whose access key is ``key_id`` a random access key id,
+        secret and session token (moto's AssumeRole draws them from a generator anyone may
+        seed). Returns the three, or None."""
+        for session in reversed(self.sts.assumed_roles):
+            if session.access_key_id == key_id:
+                new_id, secret = aws_access_key_id("ASIA"), aws_secret_access_key()
+                session_token = token(96)
+                session.access_key_id, session.secret_access_key = new_id, secret
+                access_key = getattr(session, "access_key", None)
+                if access_key is not None:
+                    access_key.access_key_id, access_key.secret_access_key = new_id, secret
+                session.session_token = session_token
+                return new_id, secret, session_token
+        return None
+
     def randomise_access_key(self, key_id: str) -> str | None:
         """Give the IAM access key ``key_id`` a random secret (moto draws it from its seeded
         generator, so it could be computed). Returns the new secret, or None."""
