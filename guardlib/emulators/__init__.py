@@ -317,7 +317,7 @@ class OfflineCloud:
             self.oidc.ensure_started()  # the clouds read the issuers' keys while seeding
         for name, emulator in self.emulators.items():
             try:
-                emulator.apply_seed(parsed)
+                emulator.apply_seed(parsed.only_for(name))
             except SeedError:
                 raise
             except Exception as exc:  # a service's own error (a name it cannot hold …)

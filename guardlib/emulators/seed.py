@@ -113,12 +113,17 @@ class TrustSpec:
     may become ``identity``. ``subject`` is exact, or ends in ``*`` to match a prefix (the one
     wildcard every cloud can express: IAM ``StringLike``, a CEL ``startsWith``, an OpenBao glob;
     Entra's federated credentials take exact subjects only, so Azure trusts exact ones only).
-    ``audience`` None: each cloud's own default audience."""
+    ``audience`` None: each cloud's own default audience. ``clouds`` limits the trust to some
+    clouds (a ``*`` subject cannot be trusted on Azure, so a pattern names the others)."""
 
     identity: str
     issuer: str = "github"  # "github" | "kubernetes"
     subject: str = ""
     audience: str | None = None
+    clouds: tuple[str, ...] | None = None  # None: every running cloud
+
+    def for_cloud(self, cloud: str) -> bool:
+        return self.clouds is None or cloud in self.clouds
 
     @property
     def is_prefix(self) -> bool:
@@ -142,6 +147,11 @@ class SeedSpec:
     secrets: tuple[SecretSpec, ...] = ()
     extra: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     trusts: tuple[TrustSpec, ...] = ()
+
+    def only_for(self, cloud: str) -> SeedSpec:
+        """This seed with only the trusts that apply to ``cloud`` (secrets say it themselves)."""
+        kept = tuple(t for t in self.trusts if t.for_cloud(cloud))
+        return self if kept == self.trusts else dataclasses.replace(self, trusts=kept)
 
     @classmethod
     def parse(cls, data: SeedSpec | Mapping[str, Any] | str | Path) -> SeedSpec:
@@ -240,7 +250,7 @@ class SeedSpec:
             where = f"trusts[{n}]"
             if not isinstance(item, Mapping):
                 raise SeedError(f"{where}: a mapping with identity, issuer and subject")
-            unknown = set(item) - {"identity", "issuer", "subject", "audience"}
+            unknown = set(item) - {"identity", "issuer", "subject", "audience", "clouds"}
             if unknown:
                 raise SeedError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
             identity = add_identity(item.get("identity"), where=where)
@@ -264,6 +274,14 @@ class SeedSpec:
                 or audience.endswith("*")
             ):
                 raise SeedError(f"{where}: audience is an exact string")
-            trusts.append(TrustSpec(identity, issuer, subject, audience))
+            clouds = item.get("clouds")
+            if clouds is not None:
+                if not isinstance(clouds, (list, tuple)) or not clouds:
+                    raise SeedError(f"{where}: clouds is a non-empty list of cloud names")
+                clouds = tuple(clouds)
+                bad = set(clouds) - set(CLOUDS)
+                if bad:
+                    raise SeedError(f"{where}: unknown cloud(s) {', '.join(sorted(map(str, bad)))}")
+            trusts.append(TrustSpec(identity, issuer, subject, audience, clouds))
         extra = {c: dict(data[c]) for c in CLOUDS if c in data}
         return cls(identities=identities, secrets=tuple(secrets), extra=extra, trusts=tuple(trusts))

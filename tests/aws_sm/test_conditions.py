@@ -164,8 +164,10 @@ def test_resource_and_principal_tags_in_identity_policies(seeded, client) -> Non
     from botocore.exceptions import ClientError
 
     admin = client(None)
-    admin.create_secret(Name="tagged-dev", SecretString="v1", Tags=[{"Key": "env", "Value": "dev"}])
-    admin.create_secret(Name="tagged-prod", SecretString="v2",
+    admin.create_secret(
+        Name="tagged-dev", SecretString="demo-not-a-real-v1", Tags=[{"Key": "env", "Value": "dev"}]
+    )
+    admin.create_secret(Name="tagged-prod", SecretString="demo-not-a-real-v2",
                         Tags=[{"Key": "env", "Value": "prod"}])  # fmt: skip
     iam = client(None, "iam")
     iam.tag_role(RoleName="nobody-app", Tags=[{"Key": "team", "Value": "wallet"}])

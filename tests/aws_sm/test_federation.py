@@ -41,7 +41,8 @@ PROD = f"arn:aws:iam::{ACCOUNT}:role/prod-app"
 DEV = f"arn:aws:iam::{ACCOUNT}:role/dev-app"
 OPS = f"arn:aws:iam::{ACCOUNT}:role/ops-app"
 #: COURSE, plus a prefix trust on a third role (ops-app: every ref of codehive/wallet)
-OPS_TRUST = {"identity": "ops-app", "subject": "repo:codehive/wallet:*"}
+# a pattern: Entra cannot trust one, so it is for AWS only (the session cloud may hold Azure)
+OPS_TRUST = {"identity": "ops-app", "subject": "repo:codehive/wallet:*", "clouds": ["aws"]}
 SEED = {**COURSE, "trusts": [*COURSE["trusts"], OPS_TRUST]}
 
 

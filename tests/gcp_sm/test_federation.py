@@ -528,7 +528,8 @@ def test_the_course_seed_makes_pools_providers_and_bindings(course):
 
 
 def test_a_repository_wildcard_is_a_principal_set(cloud, gcp):
-    cloud.seed({**COURSE, "trusts": [{"identity": "ci-app", "subject": "repo:codehive/wallet:*"}],
+    cloud.seed({**COURSE, "trusts": [{"identity": "ci-app", "subject": "repo:codehive/wallet:*",
+                                      "clouds": ["gcp"]}],
                 "secrets": {"ci-key": {"value": "demo-not-a-real-key-ci",
                                        "readers": ["ci-app"]}}})  # fmt: skip
     policy = gcp.federation.policies["ci-app@guard-demo.iam.gserviceaccount.com"]
@@ -544,7 +545,7 @@ def test_a_repository_wildcard_is_a_principal_set(cloud, gcp):
 
 
 def test_a_branch_wildcard_gets_a_pool_of_its_own(cloud, gcp):
-    cloud.seed({"trusts": [{"identity": "ci-app",
+    cloud.seed({"trusts": [{"identity": "ci-app", "clouds": ["gcp"],
                             "subject": "repo:codehive/wallet:ref:refs/heads/*"}]})  # fmt: skip
     audience = gcp.federation_audience("ci-app")
     pool = f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/guard-github-1"

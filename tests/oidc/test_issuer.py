@@ -274,3 +274,15 @@ def test_seed_trusts_are_validated_before_anything_is_stored() -> None:
 def test_a_claims_peek_never_needs_the_signature() -> None:
     body = base64.urlsafe_b64encode(json.dumps({"sub": MAIN}).encode()).rstrip(b"=").decode()
     assert jwt.unverified_claims(f"e30.{body}.c2ln")["sub"] == MAIN
+
+
+def test_a_trust_limited_to_some_clouds_reaches_only_those(bare_cloud) -> None:
+    spec = SeedSpec.parse(
+        {"trusts": [{"identity": "ci-app", "subject": "repo:codehive/wallet:*",
+                     "clouds": ["aws", "gcp"]}, {"identity": "prod-app", "subject": MAIN}]}
+    )  # fmt: skip
+    assert [t.identity for t in spec.only_for("azure").trusts] == ["prod-app"]
+    assert [t.identity for t in spec.only_for("gcp").trusts] == ["ci-app", "prod-app"]
+    for clouds in ([], ["oracle"], "aws"):
+        with pytest.raises(SeedError):
+            SeedSpec.parse({"trusts": [{"identity": "ci-app", "subject": MAIN, "clouds": clouds}]})

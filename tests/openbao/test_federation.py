@@ -211,7 +211,8 @@ def test_the_course_seed_makes_a_mount_and_roles(cloud, course):
 
 def test_a_branch_pattern_is_a_glob_role(cloud, vault):
     pattern = "repo:codehive/wallet:ref:refs/heads/release-*"
-    cloud.seed({**COURSE, "trusts": [{"identity": "prod-app", "subject": pattern}]})
+    cloud.seed({**COURSE, "trusts": [{"identity": "prod-app", "subject": pattern,
+                                      "clouds": ["vault"]}]})  # fmt: skip
     role = vault.admin.request("GET", "auth/jwt/role/prod-app")["data"]
     assert role["bound_claims_type"] == "glob"
     token = cloud.oidc.mint("repo:codehive/wallet:ref:refs/heads/release-2", AUD)
