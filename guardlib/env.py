@@ -5,7 +5,9 @@
   and a ``.env`` file.
 * :func:`optional` -- fall back to a default.
 * :func:`integer`, :func:`boolean`, :func:`url`, :func:`json_value` -- typed variables. They are
-  required unless you pass ``default=``. A malformed value raises
+  required unless you pass ``default=``. Numbers and flags are configuration, not secrets, and
+  come back as plain ``int``/``bool``; a URL (it may carry a password) and a JSON document (it
+  may carry tokens) stay wrapped in a ``Secret``. A malformed value raises
   :class:`~guardlib.errors.InvalidVariableError`, which names the variable and the expected type
   but never the value.
 
@@ -120,6 +122,7 @@ def _typed(
     expected: str,
     parse: Callable[[str], T],
 ) -> Secret[T]:
+    """The parsed value, wrapped (the raw text is held in a Secret while it is parsed)."""
     found = _read(name, environ, allow_empty=False)
     if found is None:
         if default is _MISSING:
@@ -160,24 +163,28 @@ def _parse_bool(raw: str) -> bool:
 
 
 @forget_locals
-def integer(
-    name: str, *, default: int = _MISSING, environ: Mapping[str, str] | None = None
-) -> Secret[int]:
-    """Read an integer such as ``8080`` (required unless ``default`` is given)."""
-    return _typed(name, default, environ, "an integer (like 8080)", _parse_int)
+def integer(name: str, *, default: int = _MISSING, environ: Mapping[str, str] | None = None) -> int:
+    """Read an integer such as ``8080`` (required unless ``default`` is given).
+
+    A number is configuration, not a secret, so it comes back as a plain ``int``. The error
+    for a malformed value still never shows it: a key pasted into the wrong variable is one.
+    """
+    parsed: int = _typed(name, default, environ, "an integer (like 8080)", _parse_int).reveal()
+    return parsed
 
 
 @forget_locals
 def boolean(
     name: str, *, default: bool = _MISSING, environ: Mapping[str, str] | None = None
-) -> Secret[bool]:
-    """Read a boolean: 1/true/yes/on or 0/false/no/off (case-insensitive).
+) -> bool:
+    """Read a boolean: 1/true/yes/on or 0/false/no/off (case-insensitive), as a plain ``bool``.
 
-    Python's ``bool("false")`` is ``True``; this helper exists so that never bites you.
+    Python's ``bool("false")`` is ``True``; this helper exists so that never bites you. The
+    error for anything else never shows the value.
     """
-    return _typed(
-        name, default, environ, "a boolean (true/false, 1/0, yes/no, on/off)", _parse_bool
-    )
+    expected = "a boolean (true/false, 1/0, yes/no, on/off)"
+    parsed: bool = _typed(name, default, environ, expected, _parse_bool).reveal()
+    return parsed
 
 
 @forget_locals

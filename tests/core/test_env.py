@@ -64,7 +64,7 @@ def test_explicit_environ_mapping() -> None:
     ("raw", "expected"), [("8080", 8080), (" 42 ", 42), ("-3", -3), ("+7", 7), ("0", 0)]
 )
 def test_integer(raw: str, expected: int) -> None:
-    assert env.integer("PORT", environ={"PORT": raw}).reveal() == expected
+    assert env.integer("PORT", environ={"PORT": raw}) == expected
 
 
 @pytest.mark.parametrize("raw", ["eighty", "1_000", "٣", "1.5", "0x10", VALUE])
@@ -77,7 +77,7 @@ def test_integer_rejects_without_showing_the_value(raw: str) -> None:
 
 
 def test_integer_default() -> None:
-    assert env.integer("PORT", default=8080, environ={}).reveal() == 8080
+    assert env.integer("PORT", default=8080, environ={}) == 8080
     with pytest.raises(MissingVariableError):
         env.integer("PORT", environ={})
 
@@ -87,13 +87,13 @@ def test_integer_default() -> None:
     [("1", True), ("TRUE", True), ("yes", True), ("On", True), ("0", False), ("false", False)],
 )
 def test_boolean(raw: str, expected: bool) -> None:
-    assert env.boolean("DEBUG", environ={"DEBUG": raw}).reveal() is expected
+    assert env.boolean("DEBUG", environ={"DEBUG": raw}) is expected
 
 
 def test_boolean_rejects_unknown_words() -> None:
     with pytest.raises(InvalidVariableError, match="boolean"):
         env.boolean("DEBUG", environ={"DEBUG": "maybe"})
-    assert env.boolean("DEBUG", default=False, environ={}).reveal() is False
+    assert env.boolean("DEBUG", default=False, environ={}) is False
 
 
 def test_url() -> None:
