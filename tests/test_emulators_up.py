@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from dotenv import dotenv_values
 
 from guardlib import emulators
 from guardlib.emulators.seed import COURSE, DEV_PROD
-from guardlib.emulators.up import FORMATS, render_env, seed_argument
+from guardlib.emulators.up import FORMATS, in_subprocess, render_env, seed_argument
 
 AWKWARD = {
     "PLAIN": "https://guard-demo.vault.azure.net",
@@ -77,26 +75,11 @@ def test_the_course_seed_is_the_default_and_none_is_empty(tmp_path: Path) -> Non
 
 def _emulators_up_once(folder: Path) -> dict[str, str]:
     """Run `guardlib emulators up --identity dev-app` until its env file appears; stop it."""
-    env_file = folder / "offline.env"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "guardlib.cli", "emulators", "up", "--identity", "dev-app",
-         "--env-file", str(env_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while not env_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"emulators up did not become ready: {proc.communicate()[1]}")
-            time.sleep(0.05)
-        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    with in_subprocess(["--identity", "dev-app"], folder) as values:
         key_file = values.get("GOOGLE_APPLICATION_CREDENTIALS")
         if key_file:  # the service-account key itself, not only its path
             values["(gcp private key)"] = json.loads(Path(key_file).read_text())["private_key"]
         return values
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
 
 
 def test_two_runs_of_emulators_up_hand_out_different_credentials(tmp_path: Path) -> None:

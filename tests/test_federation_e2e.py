@@ -13,19 +13,16 @@ refused by each cloud with its real error.
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dotenv import dotenv_values
 
 from guardlib import emulators
 from guardlib.emulators.seed import COURSE
+from guardlib.emulators.up import in_subprocess
 
 MAIN = "repo:codehive/wallet:ref:refs/heads/main"
 PULL_REQUEST = "repo:codehive/wallet:pull_request"
@@ -124,26 +121,8 @@ def _federation_missing(cloud: str) -> str | None:
 
 
 def _up(subject: str, folder: Path) -> Iterator[dict[str, str]]:
-    env_file = folder / "offline.env"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "guardlib.cli", "emulators", "up", "--oidc-subject", subject,
-         "--env-file", str(env_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while not env_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"emulators up did not become ready: {proc.communicate()[1]}")
-            time.sleep(0.05)
-        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-        base = {"PATH": os.environ["PATH"], "HOME": str(folder)}
-        if os.name == "nt":
-            base["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
-        yield base | values
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
+    with in_subprocess(["--oidc-subject", subject], folder) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")

@@ -10,18 +10,15 @@ token file and the variables to exchange it, no static credential), reading prod
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dotenv import dotenv_values
 
 from guardlib.emulators.seed import DEV_PROD
+from guardlib.emulators.up import in_subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_VALUES = [spec["value"] for spec in DEV_PROD["secrets"].values()]
@@ -48,26 +45,8 @@ def emulators_up_federation_env(tmp_path_factory: pytest.TempPathFactory) -> Ite
     """What a CI job on main gets: only what `guardlib emulators up --oidc-subject ...` writes,
     plus PATH and a HOME of its own (the emulators run in that separate CLI process)."""
     folder = tmp_path_factory.mktemp("offline-ci")
-    env_file = folder / "offline.env"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "guardlib.cli", "emulators", "up", "--oidc-subject", CI_SUBJECT,
-         "--env-file", str(env_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while not env_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"emulators up did not become ready: {proc.communicate()[1]}")
-            time.sleep(0.05)
-        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-        base = {"PATH": os.environ["PATH"], "HOME": str(folder)}
-        if os.name == "nt":
-            base["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
-        yield base | values
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
+    with in_subprocess(["--oidc-subject", CI_SUBJECT], folder) as env:
+        yield env
 
 
 def test_cloud_chapters_offer_snippets() -> None:

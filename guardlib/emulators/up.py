@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import OfflineCloud, start, stop
@@ -203,3 +204,38 @@ def run_command(
         return 128 - code if code < 0 else code
     finally:
         stop()
+
+
+@contextlib.contextmanager
+def in_subprocess(
+    args: list[str], folder: Path, *, timeout: float = 90.0
+) -> Iterator[dict[str, str]]:
+    """Run ``guardlib emulators up ARGS --env-file FOLDER/offline.env`` in another process, as a
+    workshop or a CI job does, and yield the environment a fresh application process gets there:
+    only what the file says, plus ``PATH`` and a ``HOME`` of its own (``SYSTEMROOT`` on
+    Windows). The cloud is stopped (SIGINT) when the block ends."""
+    from dotenv import dotenv_values
+
+    env_file = Path(folder) / "offline.env"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guardlib", "emulators", "up", *args, "--env-file", str(env_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not env_file.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"emulators up did not become ready: {proc.communicate()[1]}")
+            time.sleep(0.05)
+        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        base = {"PATH": os.environ["PATH"], "HOME": str(folder)}
+        if os.name == "nt":
+            base["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
+        yield base | values
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
