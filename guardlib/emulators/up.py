@@ -24,13 +24,13 @@ import shlex
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from . import OfflineCloud, start, stop
+from .kit.files import write_private
 
 FORMATS = ("sh", "dotenv", "powershell", "json")
 #: ``--seed`` names that are not files: the course's world, or nothing
@@ -72,21 +72,9 @@ def seed_argument(seed: str | None) -> object:
 
 
 def write_env_file(path: Path, text: str) -> None:
-    """Write atomically with owner-only permissions: it names credentials of the emulators.
-
-    The temporary file is created fresh (``mkstemp``: ``O_CREAT | O_EXCL``, mode 0600) next to
-    ``path``, so a pre-existing or symlinked ``<file>.tmp`` is never written through; then it
-    replaces ``path`` (a symlink at ``path`` itself is replaced, not followed)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write the env file atomically with owner-only permissions: it names credentials of the
+    emulators (``kit.files.write_private``)."""
+    write_private(path, text)
 
 
 @dataclasses.dataclass(frozen=True)

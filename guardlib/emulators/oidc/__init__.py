@@ -17,8 +17,6 @@ issuer, audience, times: ``kit/jwt.py``). Nothing starts until a token or docume
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 import tempfile
 import threading
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..kit import jwt
+from ..kit.files import write_private
 from ..kit.server import LoopbackHTTPServer
 from . import protocol, routing
 from .protocol import GITHUB_ISSUER, SubjectError
@@ -135,16 +134,7 @@ class OidcIssuers:
         kubelet refreshes a projected token. Returns the path."""
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise ValueError("a token file name is a plain file name")
-        path = self.folder / name
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.folder)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(token)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        path = write_private(self.folder / name, token)
         return path
 
     def verify(
