@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -32,3 +35,32 @@ def emulators_up_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
     seed.write_text(json.dumps(DEV_PROD))
     with in_subprocess(["--identity", "dev-app", "--seed", str(seed)], folder) as env:
         yield env
+
+
+@pytest.fixture
+def http(cloud: Any) -> Any:
+    """A plain HTTPS client through the offline cloud's gateway, trusting its CA: for raw
+    requests an SDK would never send (``cloud`` is the test folder's own fixture)."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies = {"https": cloud.gateway.url}
+    session.verify = str(cloud.ca.cert_path)
+    return session
+
+
+@pytest.fixture
+def fresh_python() -> Callable[..., list[str]]:
+    """``fresh_python(script, env, *args, **extra)``: run ``script`` in a new interpreter whose
+    environment is ``env`` (what a federation or identity env gives), a bare PATH and HOME, and
+    ``extra``; assert it succeeded and return its output lines."""
+
+    def run(script: str, env: dict[str, str], *args: str, **extra: str) -> list[str]:
+        env = {**env, "PATH": "/usr/bin:/bin", "HOME": "/nonexistent", **extra}
+        done = subprocess.run([sys.executable, "-c", script, *args], env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.splitlines()
+
+    return run

@@ -82,58 +82,7 @@ class Row:
 
 
 # -- issuers ------------------------------------------------------------------------------------
-class _PrivateIssuers:
-    """GitHub's and a cluster's issuer, signing and verifying in memory: the same claims and
-    keys as ``OfflineCloud.oidc``, for a check run where no offline cloud is running."""
-
-    def __init__(self) -> None:
-        from guardlib.emulators.oidc.state import IssuerState
-
-        self.github = IssuerState("github", GITHUB_ISSUER, "/.well-known/jwks")
-        self.kubernetes = IssuerState(
-            "kubernetes",
-            "https://oidc.eks.us-east-1.amazonaws.com/id/EXERCISE",
-            "/id/EXERCISE/keys",
-        )
-
-    def _state(self, name: str) -> Any:
-        return self.github if name in ("github", GITHUB_ISSUER) else self.kubernetes
-
-    def mint(
-        self,
-        subject: str,
-        audience: str,
-        *,
-        issuer: str = "github",
-        lifetime: int = 3600,
-        issued_at: int | None = None,
-        claims: Mapping[str, Any] | None = None,
-    ) -> str:
-        from guardlib.emulators.kit import jwt
-        from guardlib.emulators.oidc import protocol
-
-        state = self._state(issuer)
-        if state is self.github:
-            body = protocol.github_claims(subject, audience)
-        else:
-            body = protocol.kubernetes_claims(subject, audience)
-        now = int(time.time()) if issued_at is None else int(issued_at)
-        body.update(iss=state.url, iat=now, nbf=now, exp=now + int(lifetime))
-        body.update(claims or {})
-        return jwt.sign(body, state.key.private_key, state.key.kid)
-
-    def verify(self, token: str, *, audiences: Any) -> tuple[Any, dict[str, Any]]:
-        from guardlib.emulators.kit import jwt
-
-        iss = jwt.unverified_claims(token).get("iss")
-        state = next((s for s in (self.github, self.kubernetes) if s.url == iss), None)
-        if state is None:
-            raise jwt.TokenError("issuer", "the token's issuer is not a trusted one")
-        claims = jwt.verify(token, state.public_keys(), issuer=state.url, audiences=audiences)
-        return state, claims
-
-
-_private: _PrivateIssuers | None = None
+_private: Any = None  # guardlib.emulators.oidc.Issuers, made on first need
 _private_lock = threading.Lock()
 
 
@@ -147,7 +96,9 @@ def _issuers() -> Any:
         return cloud.oidc
     with _private_lock:
         if _private is None:
-            _private = _PrivateIssuers()
+            from guardlib.emulators.oidc import Issuers
+
+            _private = Issuers()
         return _private
 
 

@@ -10,13 +10,10 @@ ID error '(<error>) <error_description>'")`` (``_internal/aad_client_base.py``).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from typing import Any
 
 import pytest
-import requests
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import WorkloadIdentityCredential
 from azure.keyvault.secrets import SecretClient
@@ -51,16 +48,6 @@ def _through_the_gateway(use_identity) -> None:
 def course(cloud: Any, azure: Any) -> Any:
     cloud.seed(COURSE)
     return azure
-
-
-@pytest.fixture
-def http(cloud: Any) -> requests.Session:
-    """A plain HTTPS client through the gateway (for what azure-identity would never send)."""
-    session = requests.Session()
-    session.trust_env = False
-    session.proxies = {"https": cloud.gateway.url}
-    session.verify = str(cloud.ca.cert_path)
-    return session
 
 
 def credential(cloud: Any, azure: Any, token: str, identity: str = "prod-app") -> Any:
@@ -366,14 +353,6 @@ with SecretClient(os.environ["VAULT_URL"], DefaultAzureCredential()) as client:
 """
 
 
-def run(env: dict[str, str], *names: str) -> list[str]:
-    env = {**env, "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, *names], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.splitlines()
-
-
 def test_the_environment_has_no_static_credential(cloud, course):
     env = cloud.federation_env(MAIN)
     azure_vars = {k: v for k, v in env.items() if k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
@@ -390,21 +369,23 @@ def test_the_environment_has_no_static_credential(cloud, course):
     assert (claims["sub"], claims["aud"]) == (MAIN, TOKEN_EXCHANGE_AUDIENCE)
 
 
-def test_main_branch_reads_prod_only_in_a_fresh_process(cloud, course):
-    assert run(cloud.federation_env(MAIN), "prod-api-key", "dev-api-key") == [
+def test_main_branch_reads_prod_only_in_a_fresh_process(cloud, course, fresh_python):
+    assert fresh_python(SCRIPT, cloud.federation_env(MAIN), "prod-api-key", "dev-api-key") == [
         "read demo-not-a-real-key-prod",
         "refused 403 Forbidden",
     ]
 
 
-def test_dev_environment_reads_dev_in_a_fresh_process(cloud, course):
-    lines = run(cloud.federation_env(DEV_ENV, identity="dev-app"), "dev-api-key", "prod-api-key")
+def test_dev_environment_reads_dev_in_a_fresh_process(cloud, course, fresh_python):
+    lines = fresh_python(
+        SCRIPT, cloud.federation_env(DEV_ENV, identity="dev-app"), "dev-api-key", "prod-api-key"
+    )
     assert lines == ["read demo-not-a-real-key-dev", "refused 403 Forbidden"]
 
 
 @pytest.mark.parametrize("identity", ["prod-app", "dev-app"])
-def test_a_pull_request_is_refused_in_a_fresh_process(cloud, course, identity):
-    (line,) = run(cloud.federation_env(PR, identity=identity), "prod-api-key")
+def test_a_pull_request_is_refused_in_a_fresh_process(cloud, course, identity, fresh_python):
+    (line,) = fresh_python(SCRIPT, cloud.federation_env(PR, identity=identity), "prod-api-key")
     assert line.startswith("refused ClientAuthenticationError DefaultAzureCredential failed to "
                            "retrieve a token from the included credentials.")  # fmt: skip
     assert ("WorkloadIdentityCredential: Microsoft Entra ID error '(invalid_client) AADSTS700213: "

@@ -13,6 +13,7 @@ import pytest
 
 from guardlib import emulators
 from guardlib.emulators.kit import jwt
+from guardlib.emulators.oidc import Issuers
 from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.exercises import keyless as ex
 
@@ -166,7 +167,7 @@ def test_with_a_running_cloud_the_cloud_issuers_mint(monkeypatch: pytest.MonkeyP
             return self.real.verify(token, **kwargs)
 
     class FakeCloud:
-        oidc = Recording(ex._PrivateIssuers())
+        oidc = Recording(Issuers())
 
     monkeypatch.setattr(emulators, "current", lambda: FakeCloud())
     assert ex.evaluate_narrowest_trust(GOOD).ok

@@ -19,8 +19,6 @@ measurement of Google's STS/IAM Credentials:
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -69,16 +67,6 @@ def iam_url(identity: str) -> str:
 def course(cloud: Any, gcp: Any) -> Any:
     cloud.seed(COURSE)
     return gcp
-
-
-@pytest.fixture
-def http(cloud: Any) -> requests.Session:
-    """A plain HTTPS client through the gateway (for what google-auth would never send)."""
-    session = requests.Session()
-    session.trust_env = False
-    session.proxies = {"https": cloud.gateway.url}
-    session.verify = str(cloud.ca.cert_path)
-    return session
 
 
 def credentials(cloud: Any, gcp: Any, token: str, identity: str = "prod-app",
@@ -454,14 +442,6 @@ except auth_exceptions.GoogleAuthError as exc:
 """
 
 
-def run(env: dict[str, str], *names: str) -> list[str]:
-    env = {**env, "PATH": "/usr/bin:/bin", "CLOUDSDK_CONFIG": "/nonexistent"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, *names], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.splitlines()
-
-
 def test_the_environment_has_no_static_credential(cloud, course):
     env = cloud.federation_env(MAIN)
     info = json.loads(Path(env["GOOGLE_APPLICATION_CREDENTIALS"]).read_text())
@@ -481,16 +461,24 @@ def test_the_environment_has_no_static_credential(cloud, course):
     assert oct(Path(env["GOOGLE_APPLICATION_CREDENTIALS"]).stat().st_mode)[-3:] == "600"
 
 
-def test_main_branch_reads_prod_in_a_fresh_process(cloud, course):
-    lines = run(cloud.federation_env(MAIN), PROD, DEV)
+def test_main_branch_reads_prod_in_a_fresh_process(cloud, course, fresh_python):
+    lines = fresh_python(
+        SCRIPT, cloud.federation_env(MAIN), PROD, DEV, CLOUDSDK_CONFIG="/nonexistent"
+    )
     assert lines[0] == "google.auth.identity_pool guard-demo"
     assert lines[1] == "read demo-not-a-real-key-prod"
     assert lines[2].startswith("refused PermissionDenied Permission 'secretmanager.versions.")
     assert lines[3] == "refresh ok"
 
 
-def test_dev_environment_reads_dev_only_in_a_fresh_process(cloud, course):
-    lines = run(cloud.federation_env(DEV_ENV, identity="dev-app"), DEV, PROD)
+def test_dev_environment_reads_dev_only_in_a_fresh_process(cloud, course, fresh_python):
+    lines = fresh_python(
+        SCRIPT,
+        cloud.federation_env(DEV_ENV, identity="dev-app"),
+        DEV,
+        PROD,
+        CLOUDSDK_CONFIG="/nonexistent",
+    )
     assert lines[1:] == [
         "read demo-not-a-real-key-dev",
         f"refused PermissionDenied Permission 'secretmanager.versions.access' denied for "
@@ -500,8 +488,10 @@ def test_dev_environment_reads_dev_only_in_a_fresh_process(cloud, course):
 
 
 @pytest.mark.parametrize("identity", ["prod-app", "dev-app"])
-def test_a_pull_request_is_refused_in_a_fresh_process(cloud, course, identity):
-    lines = run(cloud.federation_env(PR, identity=identity), PROD)
+def test_a_pull_request_is_refused_in_a_fresh_process(cloud, course, identity, fresh_python):
+    lines = fresh_python(
+        SCRIPT, cloud.federation_env(PR, identity=identity), PROD, CLOUDSDK_CONFIG="/nonexistent"
+    )
     # the gRPC auth plugin fails, so the call fails with UNAVAILABLE carrying google-auth's error
     # (with the default retry, api_core retries it until its deadline: RetryError after 60 s)
     assert lines[1].startswith("refused ServiceUnavailable Getting metadata from plugin failed")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -295,14 +293,6 @@ for name in sys.argv[1:]:
 """
 
 
-def run(env: dict[str, str], *names: str) -> list[str]:
-    env = {**env, "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, *names], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.splitlines()
-
-
 def test_the_environment_has_no_static_credential(cloud, course):
     env = cloud.federation_env(MAIN)
     # VAULT_URL is Azure Key Vault's (the session cloud may hold Azure too)
@@ -315,20 +305,22 @@ def test_the_environment_has_no_static_credential(cloud, course):
     assert oct(Path(env["VAULT_JWT_FILE"]).stat().st_mode)[-3:] == "600"
 
 
-def test_main_branch_reads_prod_only_in_a_fresh_process(cloud, course):
-    assert run(cloud.federation_env(MAIN), "prod-api-key", "dev-api-key") == [
+def test_main_branch_reads_prod_only_in_a_fresh_process(cloud, course, fresh_python):
+    assert fresh_python(SCRIPT, cloud.federation_env(MAIN), "prod-api-key", "dev-api-key") == [
         "authenticated before login: False",
         "read demo-not-a-real-key-prod",
         "refused Forbidden",
     ]
 
 
-def test_dev_environment_reads_dev_in_a_fresh_process(cloud, course):
-    lines = run(cloud.federation_env(DEV_ENV, identity="dev-app"), "dev-api-key", "prod-api-key")
+def test_dev_environment_reads_dev_in_a_fresh_process(cloud, course, fresh_python):
+    lines = fresh_python(
+        SCRIPT, cloud.federation_env(DEV_ENV, identity="dev-app"), "dev-api-key", "prod-api-key"
+    )
     assert lines[1:] == ["read demo-not-a-real-key-dev", "refused Forbidden"]
 
 
 @pytest.mark.parametrize("identity", ["prod-app", "dev-app"])
-def test_a_pull_request_is_refused_in_a_fresh_process(cloud, course, identity):
-    lines = run(cloud.federation_env(PR, identity=identity), "prod-api-key")
+def test_a_pull_request_is_refused_in_a_fresh_process(cloud, course, identity, fresh_python):
+    lines = fresh_python(SCRIPT, cloud.federation_env(PR, identity=identity), "prod-api-key")
     assert lines[1:] == [f"refused InvalidRequest {SUB_MISMATCH}"]

@@ -41,20 +41,17 @@ DEFAULT_LIFETIME = 3600
 EKS_REGION = "us-east-1"
 
 
-class OidcIssuers:
-    """Both issuers of one offline cloud. Thread-safe; started on first use."""
+class Issuers:
+    """Both issuers' keys and claims, signing and verifying in memory (no server, no files):
+    what an exercise check needs when no offline cloud runs. :class:`OidcIssuers` serves them."""
 
-    def __init__(self, ca: LocalCA, gateway: Gateway, workdir: Path) -> None:
+    def __init__(self) -> None:
         cluster = secrets.token_hex(16).upper()
         eks_host = f"oidc.eks.{EKS_REGION}.amazonaws.com"
         self.github = IssuerState("github", GITHUB_ISSUER, "/.well-known/jwks")
         self.kubernetes = IssuerState(
             "kubernetes", f"https://{eks_host}/id/{cluster}", f"/id/{cluster}/keys"
         )
-        self._ca, self._gateway, self._workdir = ca, gateway, workdir
-        self._server: LoopbackHTTPServer | None = None
-        self._folder: Path | None = None
-        self._lock = threading.Lock()
 
     @property
     def issuers(self) -> tuple[IssuerState, IssuerState]:
@@ -65,6 +62,72 @@ class OidcIssuers:
             if name in (issuer.name, issuer.url):
                 return issuer
         raise ValueError(f"unknown issuer {name!r}: expected 'github' or 'kubernetes'")
+
+    def check_subject(self, subject: str, issuer: str = "github") -> None:
+        """Raise :class:`SubjectError` unless ``issuer`` could put ``subject`` in a token."""
+        build = protocol.github_claims if self.issuer(issuer) is self.github else None
+        (build or protocol.kubernetes_claims)(subject, "check")
+
+    def mint(
+        self,
+        subject: str,
+        audience: str,
+        *,
+        issuer: str = "github",
+        lifetime: int = DEFAULT_LIFETIME,
+        issued_at: int | None = None,
+        claims: Mapping[str, Any] | None = None,
+    ) -> str:
+        """A signed token for ``subject`` and ``audience``. ``issued_at`` in the past (with a
+        short ``lifetime``) makes an already expired token; ``claims`` adds or overrides claims."""
+        state = self.issuer(issuer)
+        if state is self.github:
+            body = protocol.github_claims(subject, audience)
+        else:
+            body = protocol.kubernetes_claims(subject, audience)
+        now = int(time.time()) if issued_at is None else int(issued_at)
+        body.update(iss=state.url, iat=now, nbf=now, exp=now + int(lifetime))
+        if claims:
+            body.update(claims)
+        key = state.key
+        return jwt.sign(body, key.private_key, key.kid)
+
+    def verify(
+        self, token: str, *, audiences: Iterable[str] | None, now: float | None = None
+    ) -> tuple[IssuerState, dict[str, Any]]:
+        """The issuer and claims of ``token`` if one of these issuers signed it and it is valid
+        for one of ``audiences``; else :class:`~guardlib.emulators.kit.jwt.TokenError`."""
+        iss = jwt.unverified_claims(token).get("iss")
+        state = next((i for i in self.issuers if i.url == iss), None)
+        if state is None:
+            raise jwt.TokenError("issuer", "the token's issuer is not a trusted one")
+        claims = jwt.verify(
+            token, state.public_keys(), issuer=state.url, audiences=audiences, now=now
+        )
+        return state, claims
+
+    def public_key_pem(self, issuer: str = "github") -> str:
+        """The issuer's public key as PEM (for a relying party configured with keys, such as
+        OpenBao's ``jwt_validation_pubkeys``)."""
+        from cryptography.hazmat.primitives import serialization
+
+        key = self.issuer(issuer).key.public_key
+        pem: bytes = key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return pem.decode("ascii")
+
+
+class OidcIssuers(Issuers):
+    """Both issuers of one offline cloud, served behind the gateway. Thread-safe; the server
+    and the token folder start on first use."""
+
+    def __init__(self, ca: LocalCA, gateway: Gateway, workdir: Path) -> None:
+        super().__init__()
+        self._ca, self._gateway, self._workdir = ca, gateway, workdir
+        self._server: LoopbackHTTPServer | None = None
+        self._folder: Path | None = None
+        self._lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def ensure_started(self) -> None:
@@ -99,35 +162,11 @@ class OidcIssuers:
         return self._folder
 
     # -- tokens ------------------------------------------------------------------------------
-    def check_subject(self, subject: str, issuer: str = "github") -> None:
-        """Raise :class:`SubjectError` unless ``issuer`` could put ``subject`` in a token."""
-        build = protocol.github_claims if self.issuer(issuer) is self.github else None
-        (build or protocol.kubernetes_claims)(subject, "check")
-
-    def mint(
-        self,
-        subject: str,
-        audience: str,
-        *,
-        issuer: str = "github",
-        lifetime: int = DEFAULT_LIFETIME,
-        issued_at: int | None = None,
-        claims: Mapping[str, Any] | None = None,
-    ) -> str:
-        """A signed token for ``subject`` and ``audience``. ``issued_at`` in the past (with a
-        short ``lifetime``) makes an already expired token; ``claims`` adds or overrides claims."""
+    def mint(self, subject: str, audience: str, **options: Any) -> str:
+        """:meth:`Issuers.mint`, with the issuers' discovery and keys served (tokens are only
+        minted where a relying party could also fetch the keys)."""
         self.ensure_started()
-        state = self.issuer(issuer)
-        if state is self.github:
-            body = protocol.github_claims(subject, audience)
-        else:
-            body = protocol.kubernetes_claims(subject, audience)
-        now = int(time.time()) if issued_at is None else int(issued_at)
-        body.update(iss=state.url, iat=now, nbf=now, exp=now + int(lifetime))
-        if claims:
-            body.update(claims)
-        key = state.key
-        return jwt.sign(body, key.private_key, key.kid)
+        return super().mint(subject, audience, **options)
 
     def write_token(self, token: str, name: str) -> Path:
         """Write ``token`` to ``<folder>/<name>`` (owner-only), replacing it atomically, as a
@@ -137,30 +176,5 @@ class OidcIssuers:
         path = write_private(self.folder / name, token)
         return path
 
-    def verify(
-        self, token: str, *, audiences: Iterable[str] | None, now: float | None = None
-    ) -> tuple[IssuerState, dict[str, Any]]:
-        """The issuer and claims of ``token`` if one of these issuers signed it and it is valid
-        for one of ``audiences``; else :class:`~guardlib.emulators.kit.jwt.TokenError`."""
-        iss = jwt.unverified_claims(token).get("iss")
-        state = next((i for i in self.issuers if i.url == iss), None)
-        if state is None:
-            raise jwt.TokenError("issuer", "the token's issuer is not a trusted one")
-        claims = jwt.verify(
-            token, state.public_keys(), issuer=state.url, audiences=audiences, now=now
-        )
-        return state, claims
 
-    def public_key_pem(self, issuer: str = "github") -> str:
-        """The issuer's public key as PEM (for a relying party configured with keys, such as
-        OpenBao's ``jwt_validation_pubkeys``)."""
-        from cryptography.hazmat.primitives import serialization
-
-        key = self.issuer(issuer).key.public_key
-        pem: bytes = key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return pem.decode("ascii")
-
-
-__all__ = ["GITHUB_ISSUER", "OidcIssuers", "SubjectError"]
+__all__ = ["GITHUB_ISSUER", "Issuers", "OidcIssuers", "SubjectError"]
