@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 # public name -> "module:attribute" (or "module" for a submodule)
 _LAZY: dict[str, str] = {
-    # core (secret.py, env.py, dotenv_files.py, redact.py, errors.py, exercises.py)
+    # the library's core (secret.py, env.py, dotenv_files.py, redact/, errors.py)
     "Secret": "guardlib.secret:Secret",
     "reveal": "guardlib.secret:reveal",
     "MASK": "guardlib.secret:MASK",
@@ -31,6 +31,7 @@ _LAZY: dict[str, str] = {
     "Redactor": "guardlib.redact:Redactor",
     "RedactingFilter": "guardlib.redact:RedactingFilter",
     "install_redaction": "guardlib.redact:install_redaction",
+    "redact_logger": "guardlib.redact:redact_logger",
     "GuardlibError": "guardlib.errors:GuardlibError",
     "MissingVariableError": "guardlib.errors:MissingVariableError",
     "InvalidVariableError": "guardlib.errors:InvalidVariableError",
@@ -59,7 +60,6 @@ _LAZY: dict[str, str] = {
     "env": "guardlib.env",
     "dotenv_files": "guardlib.dotenv_files",
     "redact": "guardlib.redact",
-    "exercises": "guardlib.exercises",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -101,7 +101,12 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
         ResolveError,  # noqa: F401
         SecretNotFound,  # noqa: F401
     )
-    from guardlib.redact import RedactingFilter, Redactor, install_redaction  # noqa: F401
+    from guardlib.redact import (  # noqa: F401
+        RedactingFilter,
+        Redactor,
+        install_redaction,
+        redact_logger,
+    )
     from guardlib.resolver import (
         Reference,  # noqa: F401
         RetryPolicy,  # noqa: F401

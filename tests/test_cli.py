@@ -111,7 +111,7 @@ def test_each_command_help_has_purpose_arguments_example_and_exit_codes(command:
 
 
 def test_exit_code_table_matches_the_errors() -> None:
-    from guardlib import cli
+    from guardlib.cli import exit_codes as cli
     from guardlib.errors import (
         AccessDenied,
         InvalidReference,

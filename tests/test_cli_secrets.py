@@ -38,7 +38,7 @@ EVERY_PROVIDER = [
     "gcp-sm://guard-demo/dev-api-key",
     "vault://secret/dev-api-key#value",
 ]
-# exit codes, as guardlib/cli.py documents them
+# exit codes, as guardlib/cli/exit_codes.py documents them
 INVALID_REFERENCE, NOT_FOUND, UNAVAILABLE, ACCESS_DENIED = 65, 66, 69, 77
 
 

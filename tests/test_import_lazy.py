@@ -52,4 +52,4 @@ def test_emulator_contract_and_plugin_load_no_cloud_sdk() -> None:
     "topic", ["identities", "azure", "aws", "gcp", "vault", "toolkit", "keyless"]
 )
 def test_exercise_checks_load_no_cloud_sdk_until_they_run(topic: str) -> None:
-    assert _loaded_after(f"import guardlib.exercises.{topic}") == []
+    assert _loaded_after(f"import guardlib.course.exercises.{topic}") == []

@@ -13,7 +13,7 @@ Public API::
     SecretCache(ttl=300, max_size=1024, grace=3600, clock=time.monotonic); default_cache
     RetryPolicy(max_attempts=4, base=0.05, cap=2.0, total=10.0, max_retry_after=5.0)
     redactor                              # the process-wide Redactor every value goes to
-    install_redaction()                   # scrub ``redactor``'s values everywhere (redact_hooks)
+    install_redaction()                   # guardlib.install_redaction: the whole process
 
 The grammar is in :mod:`guardlib.resolver.references`. ``cache=None`` bypasses the cache;
 ``env://`` is never cached (reading the environment is cheaper than the cache).
@@ -32,7 +32,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from guardlib.errors import RedactionError, ResolveError
-from guardlib.redact import Redactor
+from guardlib.redact.process import install_redaction
+from guardlib.redact.scrubber import shared_redactor
 from guardlib.resolver import retry
 from guardlib.resolver.cache import CacheStats, SecretCache
 from guardlib.resolver.mapping import load_mapping
@@ -43,7 +44,8 @@ from guardlib.secret import Secret
 from guardlib.sources import MODULES, Fetched
 
 #: the process-wide redactor: every value ``resolve`` returns is registered here
-redactor = Redactor()
+#: (:data:`guardlib.redact.scrubber.shared_redactor`, which ``install_redaction()`` scrubs)
+redactor = shared_redactor
 
 #: the process-wide cache ``resolve`` uses unless told otherwise
 default_cache = SecretCache()
@@ -238,25 +240,6 @@ def _named(error: ResolveError, key: str) -> ResolveError:
     again.__cause__ = error.__cause__
     again.__suppress_context__ = True
     return again
-
-
-def install_redaction(target: Any = None, *, ipython: bool = True) -> Any:
-    """Scrub every value resolved so far *and later* (this module's :data:`redactor`), with its
-    common encodings, from the whole process: every log record of every logger and handler
-    (including ones added later), uncaught exceptions in the main thread and in threads,
-    unraisable exceptions, warnings and IPython tracebacks.
-
-    One call, idempotent: returns a :class:`guardlib.redact_hooks.ProcessRedaction` (the same
-    one while it is installed); ``.uninstall()`` puts the previous hooks back.
-
-    With a ``target`` (a logger or a handler), only attach a
-    :class:`~guardlib.redact.RedactingFilter` to it, and return the filter.
-    """
-    from guardlib import redact
-
-    if target is None:
-        return redact.install_everywhere(redactor, ipython=ipython)
-    return redact.install_redaction(target, redactor=redactor)
 
 
 __all__ = [

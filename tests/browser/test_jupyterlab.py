@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from guardlib.exercises import solution_blocks
+from guardlib.course.exercises import solution_blocks
 
 if TYPE_CHECKING:  # playwright is imported only when the browser is there
     from playwright.sync_api import Locator, Page, Route

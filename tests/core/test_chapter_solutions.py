@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 import guardlib
-from guardlib import Secret, env, install_redaction
-from guardlib import exercises as ex
-from guardlib.exercises import solution_blocks
+from guardlib import Secret, env, redact_logger
+from guardlib.course import exercises as ex
+from guardlib.course.exercises import solution_blocks
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -68,7 +68,7 @@ def test_chapter_04(capsys: pytest.CaptureFixture[str]) -> None:
     logger = logging.getLogger("wallet.exercise")
     namespace = {
         "logging": logging,
-        "install_redaction": install_redaction,
+        "redact_logger": redact_logger,
         "api_key": Secret("demo-not-a-real-key-1234", name="WALLET_API_KEY"),
         "check_redacting_logger": ex.check_redacting_logger,
         "guardlib": guardlib,

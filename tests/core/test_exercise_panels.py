@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from guardlib.exercises import Verdict
-from guardlib.exercises.panel import HINT_LABEL, panel, plain_text, show
-from guardlib.exercises.progress import chapter_progress, folder_progress, progress_table
+from guardlib.course.exercises import Verdict
+from guardlib.course.panel import HINT_LABEL, panel, plain_text, show
+from guardlib.course.progress import chapter_progress, folder_progress, progress_table
 
 ROOT = Path(__file__).resolve().parents[2]
 WRONG = Verdict(False, "the policy still allows secretsmanager:*")
@@ -54,8 +54,8 @@ def test_in_a_kernel_the_check_displays_a_panel_whose_text_is_the_verdict() -> N
     km, kc = start_new_kernel(kernel_name="python3")
     try:
         code = (
-            "from guardlib.exercises import Verdict\n"
-            "from guardlib.exercises.panel import show\n"
+            "from guardlib.course.exercises import Verdict\n"
+            "from guardlib.course.panel import show\n"
             "show(Verdict(False, 'not yet right'), 'look at the Resource')"
         )
         kc.execute(code)
@@ -129,7 +129,7 @@ def test_progress_of_one_chapter(tmp_path: Path) -> None:
 
 def test_importing_the_exercise_checks_loads_no_widget_library() -> None:
     code = (
-        "import sys, guardlib.exercises, guardlib.exercises.panel, guardlib.exercises.progress\n"
+        "import sys, guardlib.course.exercises, guardlib.course.panel, guardlib.course.progress\n"
         "print('ipywidgets' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

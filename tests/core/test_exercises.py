@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from guardlib import Secret, env, install_redaction
-from guardlib.exercises import (
+from guardlib import Secret, env, redact_logger
+from guardlib.course.exercises import (
     check_no_hardcoded_secret,
     evaluate_env_example,
     evaluate_no_hardcoded_secret,
@@ -73,7 +73,7 @@ def test_chapter_04() -> None:
     assert "appeared 3 time(s)" in evaluate_redacting_logger(plain, key).message
     safe = logging.getLogger("guardlib-test.exercise-safe")
     safe.propagate = False
-    flt = install_redaction(safe, key)
+    flt = redact_logger(safe, key)
     try:
         assert evaluate_redacting_logger(safe, key).ok
     finally:

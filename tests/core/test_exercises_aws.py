@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
-from guardlib.exercises.aws import check_read_only_policy, evaluate_read_only_policy
-from guardlib.exercises.progress import output_text
+from guardlib.course.exercises import PLACEHOLDER_HINT, solution_blocks
+from guardlib.course.exercises.aws import check_read_only_policy, evaluate_read_only_policy
+from guardlib.course.progress import output_text
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "07_aws_secrets_manager.ipynb"
 DEV_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dev-api-key-dVQKPc"

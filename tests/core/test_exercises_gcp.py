@@ -12,9 +12,9 @@ import pytest
 from google.api_core import exceptions
 
 from guardlib import Secret
-from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
-from guardlib.exercises import gcp as ex
-from guardlib.exercises.progress import output_text
+from guardlib.course.exercises import PLACEHOLDER_HINT, solution_blocks
+from guardlib.course.exercises import gcp as ex
+from guardlib.course.progress import output_text
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "08_gcp_secret_manager.ipynb"
 

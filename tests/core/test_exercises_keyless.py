@@ -14,8 +14,8 @@ import pytest
 from guardlib import emulators
 from guardlib.emulators.kit import jwt
 from guardlib.emulators.oidc import Issuers
-from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
-from guardlib.exercises import keyless as ex
+from guardlib.course.exercises import PLACEHOLDER_HINT, solution_blocks
+from guardlib.course.exercises import keyless as ex
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "11_keyless_deploys.ipynb"
 GOOD = {"issuer": ex.GITHUB_ISSUER, "subject": ex.MAIN, "audience": "sts.amazonaws.com"}
@@ -188,7 +188,7 @@ def test_check_prints_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_check_loads_no_cloud_sdk_even_when_it_runs() -> None:
     code = (
-        "import sys\nfrom guardlib.exercises import keyless\n"
+        "import sys\nfrom guardlib.course.exercises import keyless\n"
         "keyless.evaluate_narrowest_trust({'issuer': 'github', "
         "'subject': keyless.MAIN, 'audience': keyless.AUDIENCE})\n"
         "heavy = {'boto3', 'botocore', 'azure', 'google', 'grpc', 'moto', 'hvac', 'msal'}\n"

@@ -15,8 +15,8 @@ import pytest
 
 from guardlib import emulators
 from guardlib.emulators.seed import DEV_PROD
-from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
-from guardlib.exercises import toolkit as ex
+from guardlib.course.exercises import PLACEHOLDER_HINT, solution_blocks
+from guardlib.course.exercises import toolkit as ex
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "10_putting_it_together.ipynb"
 GOOD = """
@@ -167,7 +167,7 @@ def test_the_committed_exercise_cell_is_unanswered() -> None:
 
 def test_the_check_loads_no_cloud_sdk_at_import() -> None:
     code = (
-        "import sys, guardlib.exercises.toolkit\n"
+        "import sys, guardlib.course.exercises.toolkit\n"
         "heavy = {'boto3', 'botocore', 'azure', 'google', 'grpc', 'moto', 'hvac', 'msal'}\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
     )

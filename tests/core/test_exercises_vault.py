@@ -10,9 +10,9 @@ import pytest
 
 from guardlib import emulators
 from guardlib.emulators.seed import DEV_PROD, SeedSpec
-from guardlib.exercises import PLACEHOLDER_HINT, solution_blocks
-from guardlib.exercises import vault as ex
-from guardlib.exercises.progress import output_text
+from guardlib.course.exercises import PLACEHOLDER_HINT, solution_blocks
+from guardlib.course.exercises import vault as ex
+from guardlib.course.progress import output_text
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "09_vault_openbao.ipynb"
 GOOD = 'path "secret/data/billing-api-key" {\n  capabilities = ["read"]\n}\n'

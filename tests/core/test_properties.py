@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guardlib import MASK, GuardlibError, Redactor, Secret, env, install_redaction, load_env_file
+from guardlib import MASK, GuardlibError, Redactor, Secret, env, redact_logger, load_env_file
 from guardlib.redact import format_exception
 
 PREFIX = "probe-7Q"
@@ -137,7 +137,7 @@ def test_redaction_filter_scrubs_raw_values_everywhere(value: str) -> None:
     logger = logging.getLogger("guardlib-test.property-filter")
     logger.propagate = False
     logger.addHandler(handler)
-    flt = install_redaction(logger, Secret(value))
+    flt = redact_logger(logger, Secret(value))
     try:
         logger.warning("raw " + value.replace("%", "%%"), extra={"ctx": value})
         logger.warning("arg %s %r", value, [value], extra={"ctx": "-"})

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from guardlib import MASK, RedactingFilter, Redactor, Secret, install_redaction
+from guardlib import MASK, RedactingFilter, Redactor, Secret, redact_logger
 from guardlib.errors import RedactionError
 from guardlib.redact import format_exception, install_excepthook, verbose_traceback
 
@@ -47,7 +47,7 @@ def test_bytes_and_secret_values() -> None:
 
 def test_filter_scrubs_message_args_and_extra(isolated_logger: logging.Logger) -> None:
     stream = _capture(isolated_logger, "%(message)s %(user_token)s")
-    flt = install_redaction(isolated_logger, Secret(VALUE, name="API_KEY"), OTHER)
+    flt = redact_logger(isolated_logger, Secret(VALUE, name="API_KEY"), OTHER)
     assert isinstance(flt, RedactingFilter)
     isolated_logger.warning("raw " + VALUE, extra={"user_token": "-"})
     isolated_logger.warning("arg %s and %r", VALUE, {"password": OTHER}, extra={"user_token": "-"})
@@ -59,7 +59,7 @@ def test_filter_scrubs_message_args_and_extra(isolated_logger: logging.Logger) -
 
 def test_filter_scrubs_exceptions(isolated_logger: logging.Logger) -> None:
     stream = _capture(isolated_logger)
-    install_redaction(isolated_logger, VALUE)
+    redact_logger(isolated_logger, VALUE)
     try:
         raise ConnectionError(f"refused key {VALUE}")
     except ConnectionError:
@@ -80,7 +80,7 @@ def test_filter_scrubs_exceptions(isolated_logger: logging.Logger) -> None:
 def test_filter_on_handler_covers_child_loggers(isolated_logger: logging.Logger) -> None:
     stream = _capture(isolated_logger)
     isolated_logger.propagate = False
-    install_redaction(isolated_logger, VALUE)
+    redact_logger(isolated_logger, VALUE)
     child = logging.getLogger(isolated_logger.name + ".child")
     child.warning("child says %s", VALUE)  # reaches the parent's handler, not its filter
     assert VALUE not in stream.getvalue()
@@ -90,7 +90,7 @@ def test_filter_on_handler_covers_child_loggers(isolated_logger: logging.Logger)
 def test_filter_on_a_handler_only() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    install_redaction(handler, VALUE)
+    redact_logger(handler, VALUE)
     logger = logging.getLogger("guardlib-test.handler-only")
     logger.propagate = False
     logger.addHandler(handler)
@@ -105,7 +105,7 @@ def test_broken_format_string_does_not_dump_args(
     isolated_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stream = _capture(isolated_logger)
-    install_redaction(isolated_logger, VALUE)
+    redact_logger(isolated_logger, VALUE)
     isolated_logger.warning("two placeholders %s %s", VALUE)  # wrong number of args
     assert VALUE not in stream.getvalue() + capsys.readouterr().err
     assert "arguments not shown" in stream.getvalue()

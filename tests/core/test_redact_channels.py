@@ -26,7 +26,7 @@ import pytest
 
 from guardlib import MASK, RedactingFilter, Redactor, Secret
 from guardlib.errors import RedactionError
-from guardlib.redact import MIN_ENCODED_LENGTH, install_everywhere
+from guardlib.redact import MIN_ENCODED_LENGTH, install_redaction
 
 VALUE = "demo-not-a-real-key-1234"
 LATE = "demo-not-a-real-late-token-5678"
@@ -142,7 +142,7 @@ def test_scrub_is_one_pattern_and_fast_with_many_values() -> None:
 @pytest.fixture
 def everywhere() -> Iterator[tuple[Redactor, object]]:
     redactor = Redactor([VALUE])
-    installed = install_everywhere(redactor, ipython=False)
+    installed = install_redaction(redactor, ipython=False)
     try:
         yield redactor, installed
     finally:
@@ -166,9 +166,9 @@ def test_install_is_idempotent_and_uninstall_restores_every_hook() -> None:
         warnings.formatwarning,
     )
     redactor = Redactor([VALUE])
-    first = install_everywhere(redactor, ipython=False)
+    first = install_redaction(redactor, ipython=False)
     try:
-        assert install_everywhere(redactor, ipython=False) is first
+        assert install_redaction(redactor, ipython=False) is first
         assert first.installed
         assert sys.excepthook is not before[2] and logging.Handler.handle is not before[1]
         assert VALUE not in repr(first)
@@ -186,8 +186,8 @@ def test_install_is_idempotent_and_uninstall_restores_every_hook() -> None:
         warnings.formatwarning,
     )
     assert after == before
-    assert install_everywhere(redactor, ipython=False) is not first  # a fresh one after uninstall
-    install_everywhere(redactor, ipython=False).uninstall()
+    assert install_redaction(redactor, ipython=False) is not first  # a fresh one after uninstall
+    install_redaction(redactor, ipython=False).uninstall()
 
 
 def test_logging_handlers_added_later_and_loggers_that_do_not_propagate(
@@ -288,7 +288,7 @@ def test_a_record_that_cannot_be_rendered_is_withheld_not_raised() -> None:
 def test_uninstall_under_someone_elses_wrapper_passes_through() -> None:
     redactor = Redactor([VALUE])
     original = logging.getLogRecordFactory()
-    installed = install_everywhere(redactor, ipython=False)
+    installed = install_redaction(redactor, ipython=False)
     ours = logging.getLogRecordFactory()
     logging.setLogRecordFactory(lambda *a, **k: ours(*a, **k))  # another library wraps ours
     try:
@@ -305,14 +305,14 @@ def test_uninstall_under_someone_elses_wrapper_passes_through() -> None:
 # -- the process-wide installation, in a fresh interpreter ------------------------------------
 PRELUDE = f"""
 import base64, logging, sys, threading, warnings
-from guardlib.redact import Redactor, install_everywhere
+from guardlib.redact import Redactor, install_redaction
 VALUE = {VALUE!r}
 redactor = Redactor([VALUE])
 """
 
 
 def run(body: str, *, install: bool) -> subprocess.CompletedProcess[str]:
-    setup = "hooks = install_everywhere(redactor)\n" if install else ""
+    setup = "hooks = install_redaction(redactor)\n" if install else ""
     script = PRELUDE + setup + textwrap.dedent(body)
     return subprocess.run(
         [sys.executable, "-c", script],
@@ -361,7 +361,7 @@ def test_uncaught_exception_goes_through_the_previous_excepthook() -> None:
     """
     body, tail = textwrap.dedent(body), "raise SystemError('token ' + VALUE)\n"
     control = run(body + tail, install=False)
-    done = run(body + "hooks = install_everywhere(redactor)\n" + tail, install=False)
+    done = run(body + "hooks = install_redaction(redactor)\n" + tail, install=False)
     assert done.returncode == 1
     _assert_scrubbed(done.stderr, control.stderr)
     assert "custom hook ran" in done.stderr  # chained, not dropped
@@ -419,7 +419,7 @@ def test_warnings_captured_before_the_installation() -> None:
     warnings.simplefilter("always")
     logging.basicConfig(stream=sys.stdout)
     logging.captureWarnings(True)
-    hooks = install_everywhere(redactor)
+    hooks = install_redaction(redactor)
     warnings.warn("captured key " + VALUE, UserWarning)
     logging.captureWarnings(False)  # puts back the default showwarning, not ours
     warnings.warn("released key " + VALUE, UserWarning)
@@ -437,7 +437,7 @@ def test_a_custom_showwarning_gets_a_scrubbed_message() -> None:
     def custom(message, category, filename, lineno, file=None, line=None):
         print("custom:", message, type(message).__name__)   # no formatwarning involved
     warnings.showwarning = custom
-    hooks = install_everywhere(redactor)
+    hooks = install_redaction(redactor)
     warnings.warn("shown key " + VALUE, RuntimeWarning)
     """
     done = run(body, install=False)
@@ -452,7 +452,7 @@ def test_a_failing_previous_hook_still_shows_nothing() -> None:
         raise RuntimeError("the previous hook broke")
     sys.excepthook = broken
     threading.excepthook = broken
-    hooks = install_everywhere(redactor)
+    hooks = install_redaction(redactor)
     def work():
         raise KeyError(VALUE)
     t = threading.Thread(target=work); t.start(); t.join()
@@ -482,7 +482,7 @@ def test_ipython_tracebacks_and_uninstall() -> None:
     shown = []
     shell._showtraceback = lambda etype, value, stb: shown.append("\\n".join(stb))
     before = (shell.custom_exceptions, shell.CustomTB)
-    hooks = install_everywhere(redactor)
+    hooks = install_redaction(redactor)
     shell.run_cell("api_key = " + repr(VALUE) + "\\nraise RuntimeError('failed for ' + api_key)")
     hooks.uninstall()
     assert (shell.custom_exceptions, shell.CustomTB) == before

@@ -60,7 +60,7 @@ def test_values_are_registered_for_redaction(seeded: Any, caplog: pytest.LogCapt
     assert resolver.redactor.scrub(f"pw={secret.reveal()}") == "pw=**********"
     whole = guardlib.resolve("aws-sm://dev-api-key").reveal()
     logger = logging.getLogger("guardlib.test.resolve")
-    flt = resolver.install_redaction(logger)
+    flt = guardlib.redact_logger(logger, redactor=resolver.redactor)
     try:
         with caplog.at_level(logging.INFO, logger="guardlib.test.resolve"):
             logger.info("connecting with %s and %s", whole, secret.reveal())

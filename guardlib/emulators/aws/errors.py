@@ -63,7 +63,7 @@ _STATUS_CACHE: dict[str, dict[str, int]] = {}
 def _model_statuses(service: str) -> dict[str, int]:
     found = _STATUS_CACHE.get(service)
     if found is None:
-        from .protocol import service_model
+        from .model import service_model
 
         found = {}
         for shape in service_model(service).error_shapes:

@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from ..kit.server import BadRequest, content_length
 from . import errors
+from .model import operations, service_model
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = datetime.timedelta(minutes=15)
@@ -47,24 +48,6 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 #: pattern; the service's message lists these). Always used with ``fullmatch``.
 NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 MAX_SECRET = 65536  # bytes, SecretString and SecretBinary alike
-
-
-@functools.cache
-def service_model(service: str) -> Any:
-    """botocore's model of ``service`` (its service-2.json), loaded once."""
-    return _session().get_service_model(service)
-
-
-@functools.lru_cache(maxsize=1)
-def _session() -> Any:
-    import botocore.session
-
-    return botocore.session.get_session()
-
-
-@functools.cache
-def operations(service: str) -> frozenset[str]:
-    return frozenset(service_model(service).operation_names)
 
 
 def is_json(environ: Mapping[str, Any]) -> bool:

@@ -32,7 +32,7 @@ from ..kit import CredentialBook
 from . import errors
 
 if TYPE_CHECKING:
-    from .federation import FederatedToken
+    from .principals import FederatedToken
 
 AUDIENCES = ("https://secretmanager.googleapis.com/", "https://secretmanager.googleapis.com")
 SCOPES = (

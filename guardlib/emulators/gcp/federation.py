@@ -55,6 +55,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..kit import jwt
 from . import cel
+from .principals import IAM, FederatedToken, Principal, principal_member
 
 if TYPE_CHECKING:
     from ..kit.server import Handler, Response
@@ -65,7 +66,6 @@ if TYPE_CHECKING:
 STS_HOST = "sts.googleapis.com"
 IAMCREDENTIALS_HOST = "iamcredentials.googleapis.com"
 HOSTS = (STS_HOST, IAMCREDENTIALS_HOST)
-IAM = "iam.googleapis.com"
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -207,43 +207,6 @@ class Provider:
         # "If this list is empty, the OIDC token audience must be equal to the full canonical
         # resource name of the WorkloadIdentityPoolProvider, with or without the HTTPS prefix."
         return self.allowed_audiences or (self.sts_audience, self.token_audience)
-
-
-@dataclasses.dataclass(frozen=True)
-class Principal:
-    """Who a federated token stands for."""
-
-    pool_name: str
-    subject: str
-    attributes: tuple[tuple[str, str], ...]
-
-    @property
-    def member(self) -> str:
-        return f"principal://{IAM}/{self.pool_name}/subject/{self.subject}"
-
-    def matches(self, member: str) -> bool:
-        if member == self.member:
-            return True
-        prefix = f"principalSet://{IAM}/{self.pool_name}/"
-        if not member.startswith(prefix):
-            return False
-        rest = member[len(prefix) :]
-        if rest == "*":
-            return True
-        name, _, value = rest.partition("/")
-        if name.startswith("attribute.") and value:
-            return (name[len("attribute.") :], value) in self.attributes
-        return False
-
-
-@dataclasses.dataclass(frozen=True)
-class FederatedToken:
-    principal: Principal
-    expires: float
-
-
-def principal_member(pool_name: str, subject: str) -> str:
-    return f"principal://{IAM}/{pool_name}/subject/{subject}"
 
 
 def principal_set(pool_name: str, rest: str) -> str:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from guardlib.cli import EXIT_FOUND, EXIT_OK, EXIT_USAGE
+from guardlib.cli.exit_codes import EXIT_FOUND, EXIT_OK, EXIT_USAGE
 
 
 def main(

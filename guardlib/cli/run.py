@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-from guardlib.cli import (
+from guardlib.cli.exit_codes import (
     EXIT_CANNOT_EXECUTE,
     EXIT_COMMAND_NOT_FOUND,
     EXIT_INVALID_REFERENCE,
@@ -260,7 +260,7 @@ def run_command(
 def environment_value(name: str, value: Any) -> str:
     """A resolved value as an environment variable's text; binary that is not UTF-8, or that
     holds a NUL byte, cannot be one (the error names the variable only)."""
-    from guardlib.cli_get import as_bytes
+    from guardlib.cli.get import as_bytes
 
     try:
         text = as_bytes(value).decode("utf-8")

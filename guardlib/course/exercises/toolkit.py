@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from guardlib.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
-from guardlib.exercises.panel import show
+from guardlib.course.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
+from guardlib.course.panel import show
 
 NAMES = ("DB_PASSWORD", "API_KEY")
 PROJECT = "guard-demo"

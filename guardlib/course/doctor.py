@@ -114,7 +114,7 @@ def check_credentials(environ: dict[str, str] | None = None) -> Check:
 
 
 def check_emulators(start: bool = False, timings: bool = False) -> list[Check]:
-    from . import emulators
+    from guardlib import emulators
 
     checks = []
     for name, why in emulators.available().items():
@@ -160,7 +160,7 @@ def main(*, start_emulators: bool = False, show_versions: bool = True) -> int:
     checks = run_checks(start_emulators=start_emulators, show_versions=show_versions, timings=True)
     print(render(checks))
     if start_emulators:
-        from . import emulators
+        from guardlib import emulators
 
         emulators.stop()
     return 0 if all(c.ok for c in checks) else 1

@@ -13,7 +13,7 @@ user-assigned managed identity):
 3. with ``API_KEY_SECRET`` naming a secret the dev app may not read: it must raise, which
    shows that the name comes from the environment and that a denial is not hidden.
 
-The Azure SDK is imported only inside the check (``import guardlib.exercises.azure`` stays
+The Azure SDK is imported only inside the check (``import guardlib.course.exercises.azure`` stays
 cheap). No verdict contains a secret value.
 """
 
@@ -26,8 +26,8 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from guardlib.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder, _patched_environ
-from guardlib.exercises.panel import show
+from guardlib.course.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder, _patched_environ
+from guardlib.course.panel import show
 from guardlib.secret import Secret
 
 #: a secret the dev app's identity may not read (seed DEV_PROD)

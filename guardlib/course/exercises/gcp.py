@@ -15,8 +15,8 @@ import tokenize
 from collections.abc import Callable
 from typing import Any
 
-from guardlib.exercises import PLACEHOLDER_HINT, Verdict
-from guardlib.exercises.panel import show
+from guardlib.course.exercises import PLACEHOLDER_HINT, Verdict
+from guardlib.course.panel import show
 from guardlib.secret import Secret
 
 #: the exercise's payload: obviously fake, like every value in the course

@@ -1,115 +1,19 @@
 """The ``guardlib`` command: get, run, scan, check-env, doctor, emulators.
 
-Each subcommand lives in its own module (``cli_get``, ``cli_run``, ``cli_scan``,
-``cli_check_env``) and is imported only when it runs, so ``guardlib --help`` loads no SDK.
+The parser is here; each subcommand lives in a module of its own (``get``, ``run``, ``scan``,
+``check_env``, ``emulators``; ``doctor`` is the course's :mod:`guardlib.course.doctor`) and is
+imported only when it runs, so ``guardlib --help`` loads no SDK. The exit codes, the same for
+every subcommand, are in :mod:`guardlib.cli.exit_codes`.
 No subcommand prints a resolved value, in its output or its errors, except ``get --reveal``.
-
-Exit codes (the same for every subcommand):
-
-====  ===============================================================================
-0     success (``scan``: nothing found; ``check-env``: no key missing)
-1     ``scan`` found something; ``check-env``: keys are missing; ``doctor``: a problem
-2     usage error: bad arguments, or a file that does not exist or cannot be read
-65    ``InvalidReference``: not a reference guardlib understands, or an unusable
-      mapping (bad TOML, no table for the environment, an entry that is not a reference)
-66    ``SecretNotFound``: no such secret, version, stage or ``#field``
-69    ``ProviderUnavailable``: the store did not answer (after the retries allowed)
-70    an unexpected error (a bug, or a cloud SDK that is not installed), shown by type
-77    ``AccessDenied``: this identity may not read the secret
-126   ``run``: CMD was found but cannot be executed
-127   ``run``: CMD was not found
-130   interrupted (Ctrl-C) before CMD started
-====  ===============================================================================
-
-``run`` otherwise exits with CMD's own exit code, or ``128 + N`` when CMD was killed by
-signal ``N``. The numbers 65-77 are those of BSD ``sysexits.h`` (``EX_DATAERR``,
-``EX_NOINPUT``, ``EX_UNAVAILABLE``, ``EX_NOPERM``), out of the way of the 1 and 2 that most
-programs use.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK = 0
-EXIT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_INVALID_REFERENCE = 65
-EXIT_NOT_FOUND = 66
-EXIT_UNAVAILABLE = 69
-EXIT_INTERNAL = 70
-EXIT_ACCESS_DENIED = 77
-EXIT_CANNOT_EXECUTE = 126
-EXIT_COMMAND_NOT_FOUND = 127
-EXIT_INTERRUPTED = 130
-
-#: code -> meaning, for the ``--help`` epilogs
-_MEANINGS = {
-    0: "success",
-    1: "found something (scan), keys missing (check-env), a problem (doctor)",
-    2: "usage error, or a file that does not exist or cannot be read",
-    65: "InvalidReference (or an unusable mapping)",
-    66: "SecretNotFound",
-    69: "ProviderUnavailable",
-    70: "unexpected error (a bug, or a cloud SDK that is not installed)",
-    77: "AccessDenied",
-    126: "CMD cannot be executed",
-    127: "CMD not found",
-    130: "interrupted",
-}
-
-
-def exit_codes(*codes: int, note: str = "") -> str:
-    """The ``exit codes:`` section of a ``--help`` epilog."""
-    lines = ["exit codes:"] + ([f"  {note}"] if note else [])
-    lines += [f"  {code:<4} {_MEANINGS[code]}" for code in codes]
-    return "\n".join(lines)
-
-
-EXIT_CODES = exit_codes(0, 1, 2, 65, 66, 69, 70, 77, 130)
-
-
-def exit_code_for(exc: BaseException) -> int:
-    """The exit code of an error that stopped a subcommand (see the module docstring)."""
-    from guardlib.errors import (
-        AccessDenied,
-        InvalidReference,
-        MappingError,
-        ProviderUnavailable,
-        ResolveError,
-        SecretNotFound,
-    )
-
-    if isinstance(exc, AccessDenied):
-        return EXIT_ACCESS_DENIED
-    if isinstance(exc, SecretNotFound):
-        return EXIT_NOT_FOUND
-    if isinstance(exc, ProviderUnavailable):
-        return EXIT_UNAVAILABLE
-    if isinstance(exc, (InvalidReference, MappingError, ResolveError)):
-        return EXIT_INVALID_REFERENCE  # ResolveError itself: a #field or type the value lacks
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
-    if isinstance(exc, OSError):
-        return EXIT_USAGE  # a file that cannot be read
-    return EXIT_INTERNAL
-
-
-def error_line(command: str, exc: BaseException) -> str:
-    """``guardlib get: AccessDenied: aws-sm://prod-api-key: access denied (...)``.
-
-    guardlib's own errors never hold a value; anything else is shown by its type only, with
-    its message scrubbed of every value resolved in this process."""
-    from guardlib.errors import GuardlibError
-
-    if isinstance(exc, GuardlibError):
-        return f"guardlib {command}: {type(exc).__name__}: {exc}"
-    from guardlib.resolver import redactor
-
-    return f"guardlib {command}: {type(exc).__name__}: {redactor.scrub(str(exc))}"
+from guardlib.cli.exit_codes import EXIT_CODES, EXIT_USAGE, help_epilog
 
 
 def _subparser(
@@ -143,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         "  guardlib get aws-sm://dev-api-key\n"
         "  guardlib get --json gcp-sm://guard-demo/db-creds#password\n"
         "  guardlib get --reveal vault://secret/dev-api-key#value | my-tool --key-stdin",
-        exit_codes(0, 2, 65, 66, 69, 70, 77, 130),
+        help_epilog(0, 2, 65, 66, 69, 70, 77, 130),
     )
     get.add_argument("reference", metavar="REF", help="a secret reference, e.g. aws-sm://NAME")
     shown = get.add_mutually_exclusive_group()
@@ -166,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         "GUARDLIB_REF_<NAME> variables add or override entries and are not passed to CMD.\n"
         "Every reference is resolved before CMD starts; if one fails, CMD does not start.\n"
         "SIGINT, SIGTERM and SIGHUP are forwarded to CMD.",
-        exit_codes(
+        help_epilog(
             2,
             65,
             66,
@@ -206,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         "A .env file that git tracks or does not ignore is reported, and never written to a\n"
         "baseline: fix it (rotate, git rm --cached, .gitignore). Both baseline files are\n"
         "skipped by the scan (their hashes look like secrets).",
-        exit_codes(0, 1, 2),
+        help_epilog(0, 1, 2),
     )
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     scan.add_argument(
@@ -230,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         "check-env",
         "compare the keys of .env with .env.example (names only, never values)",
         "  guardlib check-env\n  guardlib check-env --env config/.env --example .env.example",
-        exit_codes(0, 1, 2),
+        help_epilog(0, 1, 2),
     )
     check.add_argument("--env", type=Path, default=Path(".env"), metavar="FILE",
                        help="the .env file (default: .env)")  # fmt: skip
@@ -242,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
         "doctor",
         "check that this machine is ready for the course (the check chapter 00 shows)",
         "  guardlib doctor --start",
-        exit_codes(0, 1),
+        help_epilog(0, 1),
     )
     doctor.add_argument("--start", action="store_true", help="also start each emulator once")
 
@@ -251,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
         "emulators",
         "run the offline cloud (local Azure, AWS, GCP and OpenBao) for other processes",
         "  guardlib emulators up --only aws --identity dev-app --env-file offline.env",
-        exit_codes(0, 2),
+        help_epilog(0, 2),
     )
     emu_sub = emu.add_subparsers(dest="action", required=True, metavar="ACTION")
     up = emu_sub.add_parser(
@@ -315,53 +219,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _emulators(args: argparse.Namespace) -> int:
-    from . import emulators
-
-    if args.action == "list":
-        for name, why in emulators.available().items():
-            print(f"{name:<6} {'available' if why is None else why}")
-        return EXIT_OK
-    from .emulators.oidc import SubjectError
-    from .emulators.seed import SeedError
-    from .emulators.up import Workload, run, run_command
-
-    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
-    workload = None
-    if args.oidc_subject is not None:
-        workload = Workload(args.oidc_subject, args.oidc_audience, args.oidc_issuer)
-    elif args.oidc_audience is not None:
-        print(f"guardlib emulators {args.action}: --oidc-audience needs --oidc-subject",
-              file=sys.stderr)  # fmt: skip
-        return EXIT_USAGE
-    try:
-        if args.action == "run":
-            cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
-            return run_command(cmd, only, args.identity, args.seed, workload=workload)
-        return run(
-            only, args.identity, args.env_file, args.seed, fmt=args.format, workload=workload
-        )
-    except (ValueError, SeedError, SubjectError, emulators.EmulatorUnavailable) as exc:
-        print(f"guardlib emulators {args.action}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "get":
-        from .cli_get import main as get_main
+        from .get import main as get_main
 
         return get_main(args.reference, reveal=args.reveal, as_json=args.json)
     if args.command == "run":
-        from .cli_run import main as run_main
+        from .run import main as run_main
 
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         if not cmd:
             parser.error("run: give the command after --, e.g. guardlib run -- python app.py")
         return run_main(cmd, mapping_file=args.map, environment=args.environment, mask=args.mask)
     if args.command == "scan":
-        from .cli_scan import main as scan_main
+        from .scan import main as scan_main
 
         return scan_main(
             args.paths,
@@ -370,17 +243,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_baseline=args.write_baseline,
         )
     if args.command == "check-env":
-        from .cli_check_env import main as check_env_main
+        from .check_env import main as check_env_main
 
         return check_env_main(args.env, args.example)
     if args.command == "doctor":
-        from .doctor import main as doctor_main
+        from guardlib.course.doctor import main as doctor_main
 
         return doctor_main(start_emulators=args.start)
     if args.command == "emulators":
-        return _emulators(args)
+        from .emulators import main as emulators_main
+
+        return emulators_main(args)
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
-
-
-if __name__ == "__main__":
-    sys.exit(main())

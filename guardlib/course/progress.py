@@ -1,8 +1,8 @@
 """Which exercises are solved, read from the saved chapters in a folder.
 
-An exercise is a code cell that calls a ``check_…`` function of :mod:`guardlib.exercises`; it is
-solved when its saved output shows the ✅ verdict. Nothing is recorded anywhere else: the
-notebooks a learner saves (JupyterLab saves every two minutes, and on Ctrl+S) are the record,
+An exercise is a code cell that calls a ``check_…`` function of
+:mod:`guardlib.course.exercises`; it is solved when its saved output shows the ✅ verdict.
+Nothing is recorded anywhere else: the notebooks a learner saves (JupyterLab saves every two minutes, and on Ctrl+S) are the record,
 so progress survives a restarted kernel and moves with the files.
 """
 

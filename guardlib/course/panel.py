@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from guardlib.exercises import Verdict
+    from guardlib.course.verdict import Verdict
 
 HINT_LABEL = "Show a hint"
 

@@ -24,8 +24,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from guardlib.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
-from guardlib.exercises.panel import show
+from guardlib.course.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
+from guardlib.course.panel import show
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 IDENTITY = "prod-app"

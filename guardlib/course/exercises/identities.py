@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from guardlib.exercises.panel import show
+from guardlib.course.panel import show
 
 from . import PLACEHOLDER_HINT, Verdict, _has_placeholder
 

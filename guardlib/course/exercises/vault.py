@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from guardlib.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
-from guardlib.exercises.panel import show
+from guardlib.course.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
+from guardlib.course.panel import show
 
 #: the app of the exercise, its one secret, and a neighbour it must not read
 APP = "billing-app"

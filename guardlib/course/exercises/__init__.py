@@ -5,7 +5,7 @@ wrappers print it, so a notebook cell ends with a readable line rather than a re
 No check ever prints a secret value. ipywidgets is not needed.
 
 Chapters 00–04 have their checks here; later chapters each have a module of their own in
-this package (``guardlib.exercises.azure`` …), reusing ``Verdict`` and ``PLACEHOLDER_HINT``.
+this package (``guardlib.course.exercises.azure`` …), reusing ``Verdict`` and ``PLACEHOLDER_HINT``.
 """
 
 from __future__ import annotations
@@ -16,23 +16,14 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guardlib.exercises.panel import show
+from guardlib.course.panel import show
+from guardlib.course.verdict import Verdict
 from guardlib.secret import Secret
 
 PLACEHOLDER_HINT = "replace the ... placeholders with your answer, then run the cell again."
-
-
-@dataclass(frozen=True)
-class Verdict:
-    ok: bool
-    message: str
-
-    def __str__(self) -> str:
-        return ("✅ Correct! " if self.ok else "❌ Not yet: ") + self.message
 
 
 def _has_placeholder(value: Any) -> bool:
@@ -270,7 +261,7 @@ def evaluate_redacting_logger(logger: Any, secret: Secret[str]) -> Verdict:
 
 
 HINT_REDACTING_LOGGER = (
-    "call install_redaction(logger, secret) (or add a RedactingFilter that knows the secret to "
+    "call redact_logger(logger, secret) (or add a RedactingFilter that knows the secret to "
     "the logger), so every record is scrubbed before a handler formats it."
 )
 

@@ -1,4 +1,4 @@
-"""Redaction for the whole process, in one call: :func:`install` (``redact.install_everywhere``).
+"""Redaction for the whole process, in one call: :func:`install_redaction`.
 
 Channels and how each is covered:
 
@@ -17,7 +17,7 @@ Channels and how each is covered:
      chain. It covers every handler, including ones added after the installation and
      ``logging.lastResort``, unless a handler class overrides ``handle`` without calling it.
 
-  A filter on the root logger (:func:`guardlib.redact.install_redaction`) would miss records of
+  A filter on the root logger (:func:`guardlib.redact.redact_logger`) would miss records of
   loggers with ``propagate=False`` and handlers added later, hence neither layer is a filter.
 * **sys.excepthook, threading.excepthook, sys.unraisablehook** -- the previous hook still runs,
   with ``sys.stderr`` pointed at a buffer; what it wrote is scrubbed and written to the real
@@ -57,13 +57,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from guardlib.redact import (
-    _WITHHELD,
-    Redactor,
-    format_exception,
-    install_ipython_handler,
-    scrub_record,
-)
+from guardlib.redact.records import _WITHHELD, scrub_record
+from guardlib.redact.scrubber import Redactor, shared_redactor
+from guardlib.redact.tracebacks import format_exception, install_ipython_handler
 from guardlib.secret import forget_locals
 
 _install_lock = threading.Lock()
@@ -88,8 +84,8 @@ class _Patch:
 
 
 class ProcessRedaction:
-    """The hooks :func:`install` put in place for one redactor. ``uninstall()`` removes them;
-    also a context manager. Its repr names the channels, never a value."""
+    """The hooks :func:`install_redaction` put in place for one redactor. ``uninstall()``
+    removes them; also a context manager. Its repr names the channels, never a value."""
 
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
@@ -134,10 +130,20 @@ class ProcessRedaction:
         self.channels.append(channel)
 
 
-def install(redactor: Redactor, *, ipython: bool = True) -> ProcessRedaction:
-    """Scrub ``redactor``'s values from every channel listed in this module's docstring.
+def install_redaction(
+    redactor: Redactor | None = None, *, ipython: bool = True
+) -> ProcessRedaction:
+    """Scrub ``redactor``'s values (default: :data:`~guardlib.redact.scrubber.shared_redactor`,
+    every value ``guardlib.resolve`` has returned or will return) from the whole process: every
+    log record of every logger and handler (including ones added later), uncaught exceptions in
+    the main thread and in threads, unraisable exceptions, warnings and IPython tracebacks
+    (the channels in this module's docstring).
 
-    Idempotent: while an installation for ``redactor`` is in place, it is returned again."""
+    One call, idempotent: while an installation for ``redactor`` is in place, it is returned
+    again; ``.uninstall()`` puts the previous hooks back. To cover one logger only, see
+    :func:`guardlib.redact.redact_logger`."""
+    if redactor is None:
+        redactor = shared_redactor
     with _install_lock:
         current = _installed.get(id(redactor))
         if current is not None and current.redactor is redactor and current.installed:
@@ -340,3 +346,9 @@ def _ipython(redactor: Redactor, shell: Any) -> Any:
 
 def _restore_shell(shell: Any, saved: tuple[Any, Any]) -> None:
     shell.custom_exceptions, shell.CustomTB = saved
+
+
+def install_excepthook(redactor: Redactor) -> None:
+    """Wrap ``sys.excepthook`` so uncaught exceptions print scrubbed tracebacks. The previous
+    hook still runs; what it writes to ``sys.stderr`` is scrubbed on the way out."""
+    sys.excepthook = chained_excepthook(redactor, sys.excepthook)

@@ -16,7 +16,7 @@ import json
 import sys
 from typing import Any
 
-from guardlib.cli import EXIT_OK, error_line, exit_code_for
+from guardlib.cli.exit_codes import EXIT_OK, error_line, exit_code_for
 
 
 def as_bytes(value: Any) -> bytes:

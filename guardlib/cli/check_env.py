@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from guardlib.cli import EXIT_FOUND, EXIT_OK, EXIT_USAGE
+from guardlib.cli.exit_codes import EXIT_FOUND, EXIT_OK, EXIT_USAGE
 
 
 def main(env: Path, example: Path) -> int:

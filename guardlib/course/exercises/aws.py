@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from guardlib.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
-from guardlib.exercises.panel import show
+from guardlib.course.exercises import PLACEHOLDER_HINT, Verdict, _has_placeholder
+from guardlib.course.panel import show
 
 _ARN_RE = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
