@@ -68,7 +68,6 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from guardlib import (  # noqa: F401
         dotenv_files,
         env,
-        exercises,
         redact,
         resolver,  # noqa: F401
     )
