@@ -31,7 +31,10 @@ Design decisions (each one closes a channel a value could leak through):
 * Pickling is refused with a ``TypeError``: a pickle is bytes on disk or on the wire, which is
   exactly where a secret must not go implicitly. ``copy``/``deepcopy`` return a new ``Secret``.
 * ``json.dumps`` raises the standard ``TypeError`` ("not JSON serializable"), without the value.
-* The instance is immutable and has no ``__dict__`` (``vars()`` shows nothing).
+* The instance is immutable and has no ``__dict__`` (``vars()`` shows nothing). The value is in
+  no attribute at all (kept by ``id`` in a private store, see ``_values_store``), so
+  ``inspect.getmembers``, ``rich.inspect(private=True)``, IPython's ``obj?`` and a debugger's
+  variable view, which enumerate attributes, show the name and the methods only.
 
 :func:`forget_locals` is the other half, for library code: when a decorated function raises, the
 frames it ran keep no local variables on the traceback.
@@ -53,6 +56,39 @@ P = ParamSpec("P")
 MASK = "**********"
 
 
+def _values_store() -> tuple[
+    Callable[[Any, Any], None], Callable[[Any], Any], Callable[[Any], None]
+]:
+    """Where every ``Secret`` keeps its value: a dict keyed by ``id(secret)``, reachable only
+    through the three closures this returns -- not an attribute of the instance (so
+    ``dir()``, ``inspect.getmembers``, ``rich.inspect(private=True)``, IPython's ``?`` and a
+    debugger's variable view, which all walk ``dir()`` and ``getattr``, never meet it; nor
+    ``gc.get_referents(secret)``), and not a module global (a debugger's globals view would
+    list it). ``Secret.__del__`` removes the entry before the id can be reused. Deliberate
+    code can still reach it (``__closure__``): this stops accidents, not an attacker in the
+    same process (see the module docstring)."""
+    values: dict[int, Any] = {}
+
+    def keep(secret: Any, value: Any) -> None:
+        if values.setdefault(id(secret), value) is not value:  # __init__ called again
+            raise AttributeError("Secret objects are immutable")
+
+    def look_up(secret: Any) -> Any:
+        try:
+            return values[id(secret)]
+        except KeyError:
+            pass
+        raise AttributeError("this Secret holds no value (its __init__ did not run)")
+
+    def drop(secret: Any) -> None:
+        values.pop(id(secret), None)
+
+    return keep, look_up, drop
+
+
+_keep, _look_up, _drop = _values_store()
+
+
 class Secret(Generic[T]):
     """Wrap a sensitive value so it only leaves through :meth:`reveal`.
 
@@ -65,10 +101,8 @@ class Secret(Generic[T]):
     'demo-not-a-real-key-1234'
     """
 
-    __slots__ = ("_secret_value", "_secret_name")
+    __slots__ = ("_secret_name",)  # the value is in no slot: see _values_store
     __hash__ = None  # type: ignore[assignment]  # deliberate: see module docstring
-    _secret_value: T
-    _secret_name: str | None
 
     def __init__(self, value: T, name: str | None = None) -> None:
         if isinstance(value, Secret):
@@ -76,13 +110,16 @@ class Secret(Generic[T]):
         if name is not None and not isinstance(name, str):
             del value  # not even in this frame's locals on the traceback
             raise TypeError("Secret name must be a str or None")
-        object.__setattr__(self, "_secret_value", value)
+        _keep(self, value)
         object.__setattr__(self, "_secret_name", name)
 
     # -- the one explicit way out ---------------------------------------------------------
     def reveal(self) -> T:
         """Return the wrapped value. Every call site is a place the value can leak: keep few."""
-        return self._secret_value
+        return _look_up(self)  # type: ignore[no-any-return]
+
+    def __del__(self, _forget: Callable[[Any], None] = _drop) -> None:
+        _forget(self)  # bound at definition: still callable while the interpreter shuts down
 
     @property
     def name(self) -> str | None:
@@ -123,7 +160,7 @@ class Secret(Generic[T]):
             other_value = other
         else:
             return NotImplemented
-        mine = self._secret_value
+        mine = self.reveal()
         if isinstance(mine, (str, bytes)) and isinstance(other_value, (str, bytes)):
             a = mine.encode("utf-8") if isinstance(mine, str) else mine
             b = other_value.encode("utf-8") if isinstance(other_value, str) else other_value
@@ -143,12 +180,12 @@ class Secret(Generic[T]):
 
     # -- copying and serialisation --------------------------------------------------------
     def __copy__(self) -> Secret[T]:
-        return Secret(self._secret_value, name=self._secret_name)
+        return Secret(self.reveal(), name=self._secret_name)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Secret[T]:
         import copy
 
-        return Secret(copy.deepcopy(self._secret_value, memo), name=self._secret_name)
+        return Secret(copy.deepcopy(self.reveal(), memo), name=self._secret_name)
 
     def __reduce_ex__(self, protocol: Any) -> NoReturn:
         raise _refuse_pickle()

@@ -170,3 +170,98 @@ def test_wrapping_a_secret_does_not_nest() -> None:
 def test_name_must_be_text() -> None:
     with pytest.raises(TypeError):
         Secret(VALUE, name=42)  # type: ignore[arg-type]
+
+
+# -- introspection: the value is in no attribute that a tool enumerates (issue 16) ----------------
+HIDDEN = "demo-hidden-from-inspection-77"  # not the docstring's example value
+
+
+@pytest.fixture
+def hidden() -> Secret[str]:
+    return Secret(HIDDEN, name="API_KEY")
+
+
+def _everything(obj: object) -> str:
+    """Every attribute a tool that walks ``dir()`` would show, rendered."""
+    import inspect
+
+    return repr(inspect.getmembers(obj)) + repr([getattr(obj, n, None) for n in dir(obj)])
+
+
+def test_inspect_getmembers_shows_no_value(hidden: Secret[str]) -> None:
+    assert HIDDEN not in _everything(hidden)
+    assert HIDDEN not in _everything(Secret(HIDDEN.encode()))
+
+
+def test_gc_referents_hold_no_value(hidden: Secret[str]) -> None:
+    import gc
+
+    assert all(ref != HIDDEN for ref in gc.get_referents(hidden))
+
+
+def test_rich_inspect_private_shows_no_value(hidden: Secret[str]) -> None:
+    rich = pytest.importorskip("rich")
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    rich.inspect(hidden, console=console, private=True, dunder=True, all=True, value=True)
+    assert "reveal" in out.getvalue()  # it did list the members
+    assert HIDDEN not in out.getvalue()
+
+
+def test_ipython_oinspect_shows_no_value(hidden: Secret[str]) -> None:
+    from IPython.core.oinspect import Inspector
+
+    inspector = Inspector(theme_name="nocolor")
+    for level in (0, 1):
+        info = inspector.info(hidden, "secret", detail_level=level)
+        assert HIDDEN not in repr(info)
+        bundle = inspector._get_info(hidden, "secret", detail_level=level)
+        assert HIDDEN not in repr(bundle)
+
+
+def test_debugpy_variable_view_shows_no_value(hidden: Secret[str]) -> None:
+    """What JupyterLab's debugger shows when the variable is expanded: pydevd's resolver."""
+    import sys
+
+    vendored = pytest.importorskip("debugpy._vendored")
+    root = vendored.project_root("pydevd")
+    if root not in sys.path:
+        sys.path.append(root)
+    pydevd_xml = pytest.importorskip("_pydevd_bundle.pydevd_xml")
+    from _pydevd_bundle import pydevd_resolver
+
+    _, _, resolver = pydevd_xml.get_type(hidden)
+    contents = resolver.get_dictionary(hidden)
+    assert "reveal" in contents
+    assert HIDDEN not in repr(contents)
+    view = pydevd_resolver.defaultResolver.get_contents_debug_adapter_protocol(hidden)
+    assert HIDDEN not in repr(view)
+    for value in (hidden, hidden.reveal):  # what the variables pane renders for each row
+        assert HIDDEN not in pydevd_xml.var_to_xml(value, "secret")
+
+
+def test_a_copy_outlives_its_original() -> None:
+    import gc
+
+    original = Secret(VALUE, name="API_KEY")
+    clone, deep = copy.copy(original), copy.deepcopy(original)
+    del original
+    gc.collect()
+    assert clone.reveal() == VALUE and deep.reveal() == VALUE
+
+
+def test_init_again_cannot_swap_the_value(secret: Secret[str]) -> None:
+    with pytest.raises(AttributeError):
+        secret.__init__("demo-another-value-0000")  # type: ignore[misc]
+    assert secret.reveal() == VALUE
+
+
+def test_many_secrets_do_not_mix() -> None:
+    secrets = [Secret(f"demo-not-a-real-key-{i:04d}") for i in range(500)]
+    del secrets[::2]
+    more = [Secret(f"demo-other-key-{i:04d}") for i in range(500)]
+    expected = [f"demo-not-a-real-key-{i:04d}" for i in range(1, 500, 2)]
+    assert [s.reveal() for s in secrets] == expected
+    assert more[7].reveal() == "demo-other-key-0007"
