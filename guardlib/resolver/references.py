@@ -15,6 +15,10 @@ Grammar (``[...]`` is optional; one of ``stage``/``version`` at most)::
     vault://MOUNT/PATH[?version=N][#KEY]        vault://secret/dev-api-key#value
                                                 (KV v2; ``#KEY?version=N`` is accepted too;
                                                 without ``#KEY`` the whole data map, as JSON)
+    sops://PATH[#key.path]                      sops://config/dev.enc.yaml#db.password
+                                                (a sops-encrypted file; without ``#`` the
+                                                whole decrypted document, as JSON)
+    dotenvx://PATH#NAME                         dotenvx://.env.production#DB_PASSWORD
 
 ``#json.key`` selects a field of a JSON secret, ``a.b`` a nested one. :func:`parse_reference`
 returns a frozen :class:`Reference` whose ``str()`` is the canonical text (``parse_reference(
@@ -30,7 +34,7 @@ import re
 
 from guardlib.errors import InvalidReference
 
-SCHEMES = ("env", "dotenv", "aws-sm", "azure-kv", "gcp-sm", "vault")
+SCHEMES = ("env", "dotenv", "aws-sm", "azure-kv", "gcp-sm", "vault", "sops", "dotenvx")
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AWS_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
@@ -79,8 +83,10 @@ class Reference:
         s = self.scheme
         if s == "env":
             return f"env://{self.name}"
-        if s == "dotenv":
-            return f"dotenv://{self.container}#{self.name}"
+        if s in ("dotenv", "dotenvx"):
+            return f"{s}://{self.container}#{self.name}"
+        if s == "sops":
+            return f"sops://{self.container}" + (f"#{self.field}" if self.field else "")
         if s == "aws-sm":
             text = f"aws-sm://{self.name}"
             if self.stage is not None:
@@ -146,6 +152,20 @@ def _parse(text: str) -> Reference:
         if not hash_ or not path or not _ENV_NAME.fullmatch(name):
             raise _bad(text, "expected dotenv://PATH#NAME")
         return Reference("dotenv", name, container=path)
+
+    if scheme == "dotenvx":
+        path, hash_, name = rest.rpartition("#")
+        if not hash_ or not path or not _ENV_NAME.fullmatch(name):
+            raise _bad(text, "expected dotenvx://PATH#NAME")
+        return Reference("dotenvx", name, container=path)
+
+    if scheme == "sops":
+        path, hash_, frag = rest.rpartition("#")
+        if not hash_:
+            path, frag = rest, ""
+        if not path or (hash_ and not _FIELD.fullmatch(frag)):
+            raise _bad(text, "expected sops://PATH[#key.path] (a dotted key such as db.password)")
+        return Reference("sops", path, container=path, field=frag or None)
 
     field: str | None = None
     query = ""

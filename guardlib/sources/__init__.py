@@ -19,6 +19,8 @@ MODULES = {
     "azure-kv": "guardlib.sources.azure",
     "gcp-sm": "guardlib.sources.gcp",
     "vault": "guardlib.sources.vault",
+    "sops": "guardlib.sources.sops",
+    "dotenvx": "guardlib.sources.dotenvx",
 }
 
 
