@@ -149,6 +149,10 @@ class OfflineCloud:
         self.emulators: dict[str, Emulator] = {}
         self.identity: str | None = None
         self.trusts: list[TrustSpec] = []  # every trust seeded so far, in seed order
+        self.identities: set[str] = set()  # every identity seeded so far (and "admin")
+        #: endpoint servers of the platforms (``platforms/``: IMDS, container credentials ...),
+        #: by key; each has ``stop()``, called when the cloud stops
+        self.platform_servers: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     @property
@@ -241,6 +245,21 @@ class OfflineCloud:
             env.update(emulator.federation_env(identity, path))
         return env
 
+    def platform_env(
+        self,
+        spec: str,
+        *,
+        identity: str | None = None,
+        subject: str | None = None,
+        audience: str | None = None,
+    ) -> dict[str, str]:
+        """The environment of a process on platform ``spec`` (``"ec2"``, ``"app-service"``,
+        ``"github-actions+configure-aws-credentials"`` ...): the offline wiring plus exactly what
+        that platform gives a process. See :func:`guardlib.emulators.platforms.environment`."""
+        from .platforms import environment
+
+        return environment(self, spec, identity=identity, subject=subject, audience=audience)
+
     @contextmanager
     def as_workload(
         self,
@@ -323,11 +342,13 @@ class OfflineCloud:
             except Exception as exc:  # a service's own error (a name it cannot hold …)
                 raise SeedError(f"{name}: {exc}") from exc
         self.trusts += [t for t in parsed.trusts if t not in self.trusts]
+        self.identities |= set(parsed.identities)
         return parsed
 
     def reset(self) -> None:
         self.faults.clear()
         self.trusts.clear()
+        self.identities.clear()
         for emulator in self.emulators.values():
             emulator.reset()
 
@@ -338,6 +359,9 @@ class OfflineCloud:
             except Exception:  # noqa: BLE001, S112 - stop the others regardless
                 continue
         self.emulators.clear()
+        servers, self.platform_servers = list(self.platform_servers.values()), {}
+        for server in servers:
+            server.stop()
         self.oidc.stop()
         self.gateway.stop()
 

@@ -6,7 +6,11 @@ identity federation). Here both issuers run locally, behind the gateway, at real
 
 - ``https://token.actions.githubusercontent.com`` (discovery at
   ``/.well-known/openid-configuration``, keys at ``/.well-known/jwks``, as GitHub serves them);
-- ``https://oidc.eks.us-east-1.amazonaws.com/id/<random>`` (keys at ``…/keys``, as EKS).
+- ``https://oidc.eks.us-east-1.amazonaws.com/id/<random>`` (keys at ``…/keys``, as EKS);
+- the runner's token endpoint of each GitHub Actions job (:meth:`OidcIssuers.runner_job`):
+  ``GET ${ACTIONS_ID_TOKEN_REQUEST_URL}&audience=<aud>`` with
+  ``Authorization: Bearer ${ACTIONS_ID_TOKEN_REQUEST_TOKEN}`` answers ``{"value": "<JWT>"}``
+  with that job's claims (``runner.py``).
 
 Tokens are RS256, signed with a key made at random on first use in each start
 (``state.py``), with GitHub's claim set or a projected service-account token's
@@ -30,6 +34,7 @@ from ..kit.files import write_private
 from ..kit.server import LoopbackHTTPServer
 from . import protocol, routing
 from .protocol import GITHUB_ISSUER, SubjectError
+from .runner import RUNNER_HOST, RunnerJob, RunnerJobs
 from .state import IssuerState
 
 if TYPE_CHECKING:
@@ -128,16 +133,21 @@ class OidcIssuers(Issuers):
         self._server: LoopbackHTTPServer | None = None
         self._folder: Path | None = None
         self._lock = threading.Lock()
+        #: the GitHub Actions jobs whose runner token endpoint is served (``runner.py``)
+        self.jobs = RunnerJobs(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def ensure_started(self) -> None:
         with self._lock:
             if self._server is not None:
                 return
-            hosts = [issuer.host for issuer in self.issuers]
+            hosts = [issuer.host for issuer in self.issuers] + [RUNNER_HOST]
             tls = self._ca.server_context(*hosts)
             server = LoopbackHTTPServer(
-                routing.responder(self.issuers), tls, reject=routing.reject, name="guardlib-oidc"
+                routing.responder(self.issuers, self.jobs),
+                tls,
+                reject=routing.reject,
+                name="guardlib-oidc",
             ).start()
             for host in hosts:
                 self._gateway.route(f"{host}:443", lambda: server.address)
@@ -148,6 +158,7 @@ class OidcIssuers(Issuers):
         with self._lock:
             server, self._server = self._server, None
             folder, self._folder = self._folder, None
+        self.jobs.clear()
         if server is not None:
             server.stop()
         if folder is not None:
@@ -168,6 +179,13 @@ class OidcIssuers(Issuers):
         self.ensure_started()
         return super().mint(subject, audience, **options)
 
+    def runner_job(self, subject: str) -> RunnerJob:
+        """A new GitHub Actions job whose token requests carry ``sub`` = ``subject``: its
+        ``ACTIONS_ID_TOKEN_REQUEST_URL`` (with ``?api-version=2.0`` already, as the runner's) and
+        ``ACTIONS_ID_TOKEN_REQUEST_TOKEN``. Each job has its own URL and request token."""
+        self.ensure_started()
+        return self.jobs.new(subject)
+
     def write_token(self, token: str, name: str) -> Path:
         """Write ``token`` to ``<folder>/<name>`` (owner-only), replacing it atomically, as a
         kubelet refreshes a projected token. Returns the path."""
@@ -177,4 +195,11 @@ class OidcIssuers(Issuers):
         return path
 
 
-__all__ = ["GITHUB_ISSUER", "Issuers", "OidcIssuers", "SubjectError"]
+__all__ = [
+    "GITHUB_ISSUER",
+    "RUNNER_HOST",
+    "Issuers",
+    "OidcIssuers",
+    "RunnerJob",
+    "SubjectError",
+]

@@ -10,6 +10,7 @@ from . import protocol
 
 if TYPE_CHECKING:
     from ..kit.server import Handler, Response
+    from .runner import RunnerJobs
     from .state import IssuerState
 
 _JSON = "application/json; charset=utf-8"
@@ -24,11 +25,20 @@ def reject(status: int, message: str) -> Response:
     return _json(status, {"error": message})
 
 
-def responder(issuers: Iterable[IssuerState]):  # -> Callable[[Handler, bytes], Response]
+def responder(issuers: Iterable[IssuerState], jobs: RunnerJobs | None = None):
+    """``respond(handler, body)`` for the issuers' hosts and the runner's token host."""
+    from .runner import RUNNER_HOST
+
     by_host = {issuer.host: issuer for issuer in issuers}
 
     def respond(handler: Handler, body: bytes) -> Response:
         host = (handler.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+        if host == RUNNER_HOST and jobs is not None:
+            status, document = jobs.answer(
+                handler.command, handler.path, handler.headers.get_all("Authorization") or []
+            )
+            payload = json.dumps(document).encode()
+            return status, {"Content-Type": _JSON, "Cache-Control": "no-store"}, payload
         issuer = by_host.get(host)
         if issuer is None:
             return reject(404, "unknown issuer host")
