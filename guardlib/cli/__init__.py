@@ -166,14 +166,18 @@ def _parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  guardlib emulators up --identity dev-app --env-file offline.env\n"
         "  guardlib emulators up --format powershell --env-file offline.ps1\n"
-        "  guardlib emulators up --oidc-subject repo:codehive/wallet:ref:refs/heads/main",
+        "  guardlib emulators up --platform ec2 --identity dev-app --env-file offline.env\n"
+        "  guardlib emulators up --platform github-actions "
+        "--oidc-subject repo:codehive/wallet:ref:refs/heads/main\n"
+        "  guardlib emulators up --platform github-actions+configure-aws-credentials "
+        "--oidc-subject repo:codehive/wallet:ref:refs/heads/main",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run_in = emu_sub.add_parser(
         "run",
         help="run a command inside the offline cloud, then stop it",
         description="Start the offline cloud, run CMD with its environment (as --identity, "
-        "admin by default, or as a CI job with --oidc-subject), stop the cloud when CMD ends "
+        "admin by default, or as a process on --platform), stop the cloud when CMD ends "
         "and exit with CMD's exit code.",
         epilog="example:\n  guardlib emulators run --identity dev-app -- python app.py",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -182,8 +186,16 @@ def _parser() -> argparse.ArgumentParser:
         action.add_argument("--only", help="comma-separated: azure,gcp,aws,vault (default: all)")
         action.add_argument(
             "--identity",
-            help="act as this seeded identity (default: admin); with --oidc-subject, the "
-            "identity the job asks to become (default: the first one the seed's trusts name)",
+            help="act as this seeded identity (default: admin); with --platform, the identity "
+            "the platform's process runs as (for a CI job or pod: the one it asks to become, "
+            "default: the one the seed trusts for its subject)",
+        )
+        action.add_argument(
+            "--platform",
+            metavar="NAME",
+            help="write exactly what a process on this real platform has: github-actions, "
+            "github-actions+configure-aws-credentials, eks-irsa, ec2, lambda, app-service, "
+            "azure-vm, gce, cloud-run, laptop ... (`guardlib emulators platforms` lists them)",
         )
         action.add_argument(
             "--seed",
@@ -195,16 +207,12 @@ def _parser() -> argparse.ArgumentParser:
         action.add_argument(
             "--oidc-subject",
             metavar="SUB",
-            help="act as a CI job or pod whose OIDC token has this subject (workload identity "
-            "federation: no static credential is written)",
+            help="the OIDC subject of the CI job (github-actions..., the default platform with "
+            "this option) or pod (eks-irsa, eks-pod-identity, aks-workload-identity)",
         )
         action.add_argument(
-            "--oidc-audience", metavar="AUD", help="with --oidc-subject: the tokens' audience "
-            "(default: each cloud's own)"
-        )  # fmt: skip
-        action.add_argument(
-            "--oidc-issuer", choices=("github", "kubernetes"), default="github",
-            help="with --oidc-subject: which issuer signs the tokens (default: github)",
+            "--oidc-audience", metavar="AUD", help="with --oidc-subject: the token's audience "
+            "(default: the one the platform or action asks for)"
         )  # fmt: skip
     up.add_argument("--env-file", metavar="PATH", help="write the environment here, not stdout")
     up.add_argument(
@@ -216,6 +224,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_in.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG ...]")
     emu_sub.add_parser("list", help="which emulators can start here")
+    emu_sub.add_parser("platforms", help="the platforms --platform reproduces, and why not")
     return parser
 
 

@@ -9,6 +9,12 @@ child processes, and python-dotenv reads it too), ``dotenv`` (``KEY='value'``), 
 ``run -- CMD`` starts the cloud, runs CMD with that environment (as the chosen identity) added
 to its own, and stops the cloud when CMD ends, exiting with CMD's exit code.
 
+``--platform NAME`` writes what a process on that real platform has instead (``platforms/``):
+``github-actions`` is a bare CI job (the runner's token URL and request token, the ``GITHUB_*``
+variables, no cloud credential; ``--oidc-subject`` is its ``sub``), ``github-actions+STEP``
+the job after an official action's step, ``ec2``, ``app-service``, ``gce`` ... a workload there
+as ``--identity``. ``--oidc-subject`` alone means ``--platform github-actions``.
+
 The seed defaults to ``course``: the notebooks' dev/prod world and its CI trusts
 (``seed.COURSE``), so the
 README's snippets work out of the box; ``--seed none`` starts an empty cloud.
@@ -79,25 +85,53 @@ def write_env_file(path: Path, text: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Workload:
-    """``--oidc-subject``: act as a CI job or pod holding an OIDC token with this subject."""
+    """``--platform``/``--oidc-subject``: a process on a real platform (``platforms/``), as
+    ``identity`` or as a CI job or pod whose OIDC token has ``subject``."""
 
-    subject: str
+    subject: str | None = None
     audience: str | None = None
-    issuer: str = "github"
-
-
-#: token files are rewritten this often while ``up`` runs (tokens live an hour), as a kubelet
-#: refreshes a projected service-account token well before it expires
-REFRESH_SECONDS = 20 * 60
+    platform: str = "github-actions"
 
 
 def environment(cloud: OfflineCloud, identity: str | None, workload: Workload | None) -> dict:
-    """The environment a process gets: ``identity``'s credentials, or, for a workload, only
-    the federation variables (a fresh token per cloud; ``identity`` is the one it asks for)."""
+    """The environment a process gets: ``identity``'s credentials (checked against the seed),
+    or, on a platform, exactly what a process there has (``platforms.environment``)."""
+    from .platforms import environment as platform_environment
+    from .platforms._people import check_identity
+
     if workload is None:
+        if identity is not None:
+            check_identity(cloud, identity)
         return cloud.env(identity)
-    return cloud.federation_env(
-        workload.subject, identity=identity, audience=workload.audience, issuer=workload.issuer
+    return platform_environment(
+        cloud, workload.platform, identity=identity, subject=workload.subject,
+        audience=workload.audience,
+    )  # fmt: skip
+
+
+def leave_hint(env_file: str | None, fmt: str, env: dict[str, str]) -> str:
+    """What ``up`` tells the user on stderr: use the environment in a second terminal, and how
+    to leave it there again."""
+    target = env_file or "offline.env (redirect this output: guardlib emulators up > offline.env)"
+    names = " ".join(sorted(k for k in env if k not in ("HOME", "PATH")))
+    if fmt == "powershell":
+        removal = ", ".join(f"Env:{k}" for k in sorted(env) if k not in ("HOME", "PATH"))
+        return (
+            f"In a second terminal: . {target}\n"
+            f"To leave the offline environment there: Remove-Item {removal}\n"
+        )
+    if fmt in ("dotenv", "json"):
+        return f"Load {target} in the process that should use the offline cloud.\n"
+    home = (
+        "It sets HOME (this platform's files), so source it only in a throwaway shell.\n"
+        if "HOME" in env
+        else ""
+    )
+    return (
+        "Keep this terminal open. In a second terminal, start a shell for the offline "
+        f"environment (e.g. `bash`), then `source {target}`; `exit` leaves it.\n"
+        f"{home}"
+        f"Or leave it in place: unset {names}\n"
     )
 
 
@@ -114,23 +148,32 @@ def run(
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     began = time.perf_counter()
-    as_identity = identity if workload is None else None
-    cloud = start(only, identity=as_identity, seed=seed_argument(seed))  # type: ignore[arg-type]
-    text = render_env(environment(cloud, identity, workload), fmt)
+    cloud = start(only, seed=seed_argument(seed))  # type: ignore[arg-type]
+    try:
+        env = environment(cloud, identity, workload)
+    except BaseException:
+        stop()
+        raise
+    if workload is None and identity is not None:
+        cloud.identity = identity
+    text = render_env(env, fmt)
     elapsed_ms = (time.perf_counter() - began) * 1000
     names = ", ".join(cloud.emulators) or "none"
+    where = f" on {workload.platform}" if workload is not None else ""
     if env_file:
         write_env_file(Path(env_file), text)
         print(
-            f"offline cloud ready ({names}) in {elapsed_ms:.0f} ms; environment written to "
-            f"{env_file}",
+            f"offline cloud ready ({names}){where} in {elapsed_ms:.0f} ms; environment written "
+            f"to {env_file}",
             file=sys.stderr,
             flush=True,
         )
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-        print(f"offline cloud ready ({names}) in {elapsed_ms:.0f} ms", file=sys.stderr, flush=True)
+        print(f"offline cloud ready ({names}){where} in {elapsed_ms:.0f} ms", file=sys.stderr,
+              flush=True)  # fmt: skip
+    print(leave_hint(env_file, fmt, env), end="", file=sys.stderr, flush=True)
     if not wait:
         stop()
         return 0
@@ -142,11 +185,10 @@ def run(
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     print("press Ctrl+C to stop", file=sys.stderr, flush=True)
-    refreshed = time.monotonic()
+    # token files (eks-irsa, eks-pod-identity, aks-workload-identity) are written to last a
+    # day; runner tokens are fetched fresh by each step, as on GitHub
     while not done.wait(0.5):
-        if workload is not None and time.monotonic() - refreshed > REFRESH_SECONDS:
-            environment(cloud, identity, workload)  # same file names, fresh tokens
-            refreshed = time.monotonic()
+        pass
     stop()
     if env_file:
         Path(env_file).unlink(missing_ok=True)
@@ -174,7 +216,9 @@ def run_command(
     cloud = start(only, seed=seed_argument(seed))  # type: ignore[arg-type]
     try:
         env = {k: v for k, v in os.environ.items() if k not in REAL_CLOUD_VARIABLES}
-        env.update(environment(cloud, identity or (None if workload else "admin"), workload))
+        if workload is None and identity is not None:
+            cloud.identity = identity
+        env.update(environment(cloud, identity if workload else identity or "admin", workload))
         try:
             child = subprocess.Popen(command, env=env)
         except FileNotFoundError:

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 #: the AKS webhook's projected token lives an hour (azure-workload-identity,
-#: serviceAccountTokenExpiration)
-POD_TOKEN_LIFETIME = 3600
+#: serviceAccountTokenExpiration) and the kubelet rewrites the file before it expires; offline
+#: nothing rewrites it while ``emulators up`` runs, so it lives a day (a workshop's length)
+POD_TOKEN_LIFETIME = 86400
 _LOCK = threading.Lock()
 
 
