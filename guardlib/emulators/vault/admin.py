@@ -4,6 +4,17 @@ Layout (seed.py docstring): KV v2 ``secret/<name>`` holding ``{"value": ...}``; 
 identity (``read`` on what it reads; ``create``/``update``/``read`` on what it writes); an AppRole
 per identity, bound to that policy.
 
+Transit (for SOPS files, chapter 12): a ``vault`` section of the seed may name encryption keys
+of the transit engine (mounted at ``transit/``), and who may use them::
+
+    {"vault": {"transit_keys": {"guard-dev": {"decrypt": ["dev-app"], "encrypt": ["ops-app"]},
+                                "guard-prod": {"decrypt": ["prod-app"]}}}}
+
+Each key is an ``aes256-gcm96`` transit key; an identity listed under ``decrypt`` gets
+``update`` on ``transit/decrypt/<key>`` in its own policy, under ``encrypt`` on
+``transit/encrypt/<key>`` (sops needs both to ``rotate`` or ``updatekeys``). The administrator
+may use every key.
+
 The AppRole role id and secret id of an identity are minted at random the first time they are
 needed (:class:`~guardlib.emulators.kit.CredentialBook`, one per server start) and then pinned
 on the server (``role-id``, ``custom-secret-id``), so an environment handed out once stays valid
@@ -53,6 +64,9 @@ SECRET_NAME_MAX = 255
 _API_PATH_RE = re.compile(rf"(?!.*\.\.){_PART}(?:/{_PART})*/?")
 _IDENTITY_RE = re.compile(r"[a-z][a-z0-9-]{2,29}")  # what SeedSpec accepts
 _TOKEN_RE = re.compile(r"[\x21-\x7e]{1,512}")
+#: transit key names (a plain path part: no glob or template can reach the HCL)
+TRANSIT_KEY_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+TRANSIT_MOUNT = "transit"
 #: one JWT auth mount per issuer, each with that issuer's key and ``bound_issuer`` (a token of
 #: one issuer can then never log in at a role meant for the other). ``jwt`` is hvac's and the
 #: CLI's default mount path, and the one GitHub's and hashicorp/vault-action's guides use.
@@ -98,6 +112,35 @@ def check_secret_name(name: str) -> str | None:
         "KV v2 names here are letters, digits, '-', '_' and '.', in '/'-separated parts that "
         f"each start with a letter or digit{hint}"
     )
+
+
+def _check_transit(raw: object) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The seed's ``vault.transit_keys``, checked before anything is sent."""
+    if not isinstance(raw, Mapping):
+        raise SeedError("vault.transit_keys must map key names to {decrypt: [...], encrypt: [...]}")
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for key, users in raw.items():
+        if not isinstance(key, str) or not TRANSIT_KEY_RE.fullmatch(key):
+            raise SeedError(
+                "vault.transit_keys: a key name is 1-63 lower-case letters, digits, '-' or '_'"
+            )
+        if not isinstance(users, Mapping) or set(users) - {"decrypt", "encrypt"}:
+            raise SeedError(f"vault.transit_keys.{key}: only 'decrypt' and 'encrypt' lists")
+        entry: dict[str, tuple[str, ...]] = {}
+        for action in ("decrypt", "encrypt"):
+            names = users.get(action, [])
+            if isinstance(names, str) or not isinstance(names, (list, tuple)):
+                raise SeedError(f"vault.transit_keys.{key}.{action} must be a list of identities")
+            for name in names:
+                if not isinstance(name, str) or (
+                    name != ADMIN and not _IDENTITY_RE.fullmatch(name)
+                ):
+                    raise SeedError(f"vault.transit_keys.{key}.{action}: not an identity name")
+                if name in BUILTIN_POLICIES:
+                    raise SeedError(f"vault.transit_keys.{key}.{action}: a built-in policy name")
+            entry[action] = tuple(names)
+        out[key] = entry
+    return out
 
 
 def _check_identity(name: object) -> str:
@@ -287,6 +330,7 @@ class Admin:
         ``issuers`` maps an issuer name ("github", "kubernetes") to (its URL, its public key
         as PEM), the ``bound_issuer`` and ``jwt_validation_pubkeys`` of that issuer's mount."""
         extra = dict(spec.extra.get("vault", {}))
+        transit = _check_transit(extra.pop("transit_keys", {}))
         if extra:
             raise SeedError(f"vault: unknown seed field(s) {', '.join(sorted(extra))}")
         reserved = sorted(set(spec.identities) & BUILTIN_POLICIES)
@@ -301,6 +345,7 @@ class Admin:
         if missing:
             raise SeedError(f"vault: no key of the {', '.join(missing)} issuer to trust")
         apply_seed(self, spec)
+        self._seed_transit(transit)
         for name in sorted(self.grants):
             self._write_identity(name)
         for issuer in sorted(needed):
@@ -366,6 +411,11 @@ class Admin:
             )
         for secret in sorted(grant["read"] | grant["write"]):
             rules.append(f'path "secret/metadata/{secret}" {{\n  capabilities = ["read"]\n}}')
+        for action in ("decrypt", "encrypt"):  # key names passed TRANSIT_KEY_RE
+            for key in sorted(grant.get(f"transit_{action}", ())):
+                rules.append(
+                    f'path "{TRANSIT_MOUNT}/{action}/{key}" {{\n  capabilities = ["update"]\n}}'
+                )
         policy = "\n".join(rules) or "# no access yet\n"
         self.request("PUT", f"sys/policies/acl/{name}", {"policy": policy})
         self.request("POST", f"auth/approle/role/{name}", {"token_policies": [name]})
@@ -398,6 +448,33 @@ class Admin:
         token: str = out["auth"]["client_token"]
         return token
 
+    # -- transit -----------------------------------------------------------------------------
+    def _seed_transit(self, keys: dict[str, dict[str, tuple[str, ...]]]) -> None:
+        """Mount the transit engine (once), create each key (kept if it exists: files already
+        encrypted to it stay readable), and grant its users in their policies."""
+        if not keys:
+            return
+        mounts = self.request("GET", "sys/mounts").get("data", {})
+        if f"{TRANSIT_MOUNT}/" not in mounts:
+            self.request("POST", f"sys/mounts/{TRANSIT_MOUNT}", {"type": "transit"})
+        for key, users in sorted(keys.items()):
+            self.request("POST", f"{TRANSIT_MOUNT}/keys/{key}", {"type": "aes256-gcm96"})
+            for action in ("decrypt", "encrypt"):
+                for identity in users.get(action, ()):
+                    if identity != ADMIN:
+                        grant = self._grant(identity)
+                        grant.setdefault(f"transit_{action}", set()).add(key)
+
+    def transit_keys(self) -> list[str]:
+        """The transit keys that exist now (``[]`` when the engine is not mounted)."""
+        mounts = self._send("GET", "sys/mounts").get("data", {})
+        if f"{TRANSIT_MOUNT}/" not in mounts:
+            return []
+        keys: list[str] = (
+            self._send("LIST", f"{TRANSIT_MOUNT}/keys").get("data", {}).get("keys", [])
+        )
+        return keys
+
     # -- reset -------------------------------------------------------------------------------
     def reset(self) -> None:
         """Wipe KV data, ACL policies, AppRoles and JWT roles. Issued tokens stay: they carry only
@@ -413,6 +490,10 @@ class Admin:
                     self._send("LIST", f"auth/{mount}/role").get("data", {}).get("keys", [])
                 ):
                     self._send("DELETE", f"auth/{mount}/role/{_quote(role)}")
+        for key in self.transit_keys():  # deletion must be allowed first, as on a real server
+            quoted = _quote(key)
+            self._send("POST", f"{TRANSIT_MOUNT}/keys/{quoted}/config", {"deletion_allowed": True})
+            self._send("DELETE", f"{TRANSIT_MOUNT}/keys/{quoted}")
         for policy in self._send("LIST", "sys/policies/acl").get("data", {}).get("keys", []):
             if policy not in BUILTIN_POLICIES:
                 self._send("DELETE", f"sys/policies/acl/{_quote(policy)}")
