@@ -67,12 +67,20 @@ DEV_PROD: dict[str, Any] = {
     },
 }
 
-#: The course's world for ``guardlib emulators up`` and chapter 11: DEV_PROD, plus keyless
-#: deploys from CI (workload identity federation with the GitHub Actions issuer): a job on the
-#: main branch of codehive/wallet may become ``prod-app``; a job in its ``dev`` environment
-#: may become ``dev-app``. A pull request matches neither.
+#: The course's world for ``guardlib emulators up`` and chapters 11 and 12: DEV_PROD, plus
+#: keyless deploys from CI (workload identity federation with the GitHub Actions issuer): a job
+#: on the main branch of codehive/wallet may become ``prod-app``; a job in its ``dev``
+#: environment may become ``dev-app``. A pull request matches neither. And two AWS KMS keys
+#: (for SOPS files): ``alias/guard-dev``, which ``dev-app`` may decrypt with, and
+#: ``alias/guard-prod``, which ``prod-app`` may; the administrator encrypts with both.
 COURSE: dict[str, Any] = {
     **DEV_PROD,
+    "aws": {
+        "kms_keys": {
+            "guard-dev": {"decrypt": ["dev-app"]},
+            "guard-prod": {"decrypt": ["prod-app"]},
+        },
+    },
     "trusts": [
         {"identity": "prod-app", "issuer": "github",
          "subject": "repo:codehive/wallet:ref:refs/heads/main"},

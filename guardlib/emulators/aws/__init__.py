@@ -152,5 +152,14 @@ class AwsEmulator:
         arn: str = secret.arn
         return arn
 
+    def key_arn(self, alias: str) -> str:
+        """The ARN of the KMS key that ``alias`` (``guard-dev`` or ``alias/guard-dev``) names in
+        the default region: what a ``.sops.yaml`` rule or ``sops --kms`` takes."""
+        with self.state.lock:
+            arn = self.state.key_arn(alias)
+        if arn is None:
+            raise KeyError(f"no KMS key with the alias {alias!r} in {DEFAULT_REGION}")
+        return arn
+
 
 __all__ = ["AwsEmulator"]

@@ -139,6 +139,8 @@ def access_denied(principal: str, action: str, resource: str, reason: str) -> Aw
         tail = " with an explicit deny in a resource-based policy"
     elif reason == "deny-session":
         tail = " with an explicit deny in a session policy"
+    elif reason == "resource":
+        tail = f" because no resource-based policy allows the {action} action"
     elif reason == "session":
         tail = f" because no session policy allows the {action} action"
     else:

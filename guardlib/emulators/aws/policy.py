@@ -122,6 +122,16 @@ class ConditionContext:
                 self._values[key.lower()] = tuple(value)
         self._prefixes = tuple(p.lower() for p in prefixes)
 
+    def extended(
+        self,
+        values: Mapping[str, str | Iterable[str] | None],
+        prefixes: Iterable[str] = (),
+    ) -> ConditionContext:
+        """A new context: these keys too (replacing any of the same name), these prefixes too."""
+        out = ConditionContext(values, [*self._prefixes, *prefixes])
+        out._values = {**self._values, **out._values}
+        return out
+
     def lookup(self, key: str) -> tuple[str, ...] | None | _Unknown:
         lowered = key.lower()
         if lowered in self._values:
@@ -412,9 +422,12 @@ class Authorizer:
             return secret_id, None
         return secret_arn(account, region, secret_id), None
 
-    def filter_batch(self, caller: Any, payload: bytes, backend: Any) -> bytes:
-        """Real BatchGetSecretValue also needs GetSecretValue on each secret; the ones the
-        caller may not read come back under ``Errors``, never in ``SecretValues``."""
+    def filter_batch(
+        self, caller: Any, payload: bytes, backend: Any, kms: Any = None, region: str = ""
+    ) -> bytes:
+        """Real BatchGetSecretValue also needs GetSecretValue on each secret (and kms:Decrypt
+        on a customer managed key); the ones the caller may not read come back under
+        ``Errors``, never in ``SecretValues``."""
         from .errors import AwsError
 
         data = json.loads(payload)
@@ -429,6 +442,10 @@ class Authorizer:
                     secret and secret.policy,
                     context=self.context(caller, resource_tags=secret_tags(secret)),
                 )
+                if kms is not None and secret is not None:
+                    kms.via_secrets_manager(
+                        caller, "kms:Decrypt", secret.kms_key_id, region, str(secret.arn)
+                    )
                 kept.append(value)
             except AwsError as exc:
                 denied.append(

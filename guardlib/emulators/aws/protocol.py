@@ -39,7 +39,7 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = datetime.timedelta(minutes=15)
 MAX_BODY = 1 << 20  # the largest request any of these APIs takes is far below this
 #: the services served here, each by its botocore model; everything else is refused
-SERVICES = ("secretsmanager", "sts", "iam")
+SERVICES = ("secretsmanager", "kms", "sts", "iam")
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

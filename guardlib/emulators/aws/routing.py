@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..kit import take_fault
 from . import errors, protocol
 from .errors import AwsError
+from .kms import Kms
 from .policy import Authorizer, secret_tags
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class AwsApp:
         self.faults = faults
         self.service = service
         self.authorizer = Authorizer(state)
+        self.kms = Kms(state, self.authorizer)
         #: service -> moto's Flask app for it, built once (moto's dispatcher would look it up
         #: anew for each request, stat()ing its package directories)
         self._apps: dict[str, Any] = {}
@@ -128,6 +130,11 @@ class AwsApp:
         call = protocol.parse_call(environ, body, auth)
         if call.service == "secretsmanager":
             return self._secretsmanager(call, caller, auth.region, environ)
+        if call.service == "kms":
+            with self.state.lock:
+                return self.kms.handle(
+                    call, caller, auth.region, lambda inner: self._forward(inner, environ)
+                )
         if call.iam_action == "sts:AssumeRoleWithWebIdentity":
             return self._web_identity(call)  # signed too: the signer does not matter
         with self.state.lock:
@@ -254,15 +261,49 @@ class AwsApp:
             if call.action == "ValidateResourcePolicy":
                 return _json_answer(_validate_resource_policy(call))
             protocol.check_against(call, secret)
+            self._via_kms(call, caller, region, secret)
             status, headers, payload = self._forward(call, environ)
             if call.action in WRITES and status == 200:
                 ids = [secret.name] if secret is not None else [str(call.params.get("Name"))]
                 state.normalise(ids, region)
             if call.action == "BatchGetSecretValue" and status == 200:
-                payload = self.authorizer.filter_batch(caller, payload, backend)
+                payload = self.authorizer.filter_batch(caller, payload, backend, self.kms, region)
                 headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
                 headers.append(("Content-Length", str(len(payload))))
         return status, headers, payload
+
+    def _via_kms(self, call: protocol.Call, caller: Caller, region: str, secret: Any) -> None:
+        """A secret under a customer managed key: Secrets Manager uses the key with the
+        caller's own credentials (``kms.Kms.via_secrets_manager``): ``kms:GenerateDataKey``
+        to store a value, ``kms:Decrypt`` to read one (and to re-encrypt under a new key)."""
+        params = call.params
+        action = call.action
+        writes_value = "SecretString" in params or "SecretBinary" in params
+        current = getattr(secret, "kms_key_id", None)
+        arn = str(secret.arn) if secret is not None else None
+        if action == "CreateSecret":
+            name = str(params.get("Name"))
+            arn = f"arn:aws:secretsmanager:{region}:{self.state.account}:secret:{name}-??????"
+            if writes_value:
+                self.kms.via_secrets_manager(
+                    caller, "kms:GenerateDataKey", params.get("KmsKeyId"), region, arn
+                )
+            return
+        if secret is None or arn is None:
+            return
+        if getattr(secret, "deleted_date", None) is not None:
+            return  # the service refuses a deleted secret before it touches the key
+        if action == "GetSecretValue":
+            self.kms.via_secrets_manager(caller, "kms:Decrypt", current, region, arn)
+        elif action == "PutSecretValue" or (action == "UpdateSecret" and writes_value):
+            target = params.get("KmsKeyId") or current
+            self.kms.via_secrets_manager(caller, "kms:GenerateDataKey", target, region, arn)
+        if action == "UpdateSecret" and params.get("KmsKeyId") not in (None, current):
+            # a new key: the current versions are re-encrypted under it
+            self.kms.via_secrets_manager(caller, "kms:Decrypt", current, region, arn)
+            self.kms.via_secrets_manager(
+                caller, "kms:GenerateDataKey", params.get("KmsKeyId"), region, arn
+            )
 
 
 def _json_answer(data: dict[str, Any]) -> Answer:

@@ -21,9 +21,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import re
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..kit import CredentialBook, apply_seed, aws_access_key_id, aws_secret_access_key, token
@@ -118,7 +121,10 @@ class AwsState:
         from moto.sts.models import sts_backends
 
         with self.lock:
-            for backends in (iam_backends, sts_backends, secretsmanager_backends):
+            stores: list[Any] = [iam_backends, sts_backends, secretsmanager_backends]
+            if "moto.kms.models" in sys.modules:  # imported at the first KMS call or key seed
+                stores.append(sys.modules["moto.kms.models"].kms_backends)
+            for backends in stores:
                 if self.account in backends:
                     backends[self.account].reset()
             mock_random.seed(RANDOM_SEED)
@@ -393,9 +399,10 @@ class AwsState:
 
     def apply_seed(self, spec: SeedSpec) -> None:
         extra = dict(spec.extra.get("aws", {}))
-        unknown = set(extra) - {"resource_policies"}
+        unknown = set(extra) - {"resource_policies", "kms_keys"}
         if unknown:
             raise SeedError(f"aws: unknown seed field(s) {', '.join(sorted(unknown))}")
+        keys = _kms_key_specs(extra.get("kms_keys", {}), spec)
         policies = {}
         for name, document in dict(extra.get("resource_policies", {})).items():
             text = document if isinstance(document, str) else json.dumps(document)
@@ -414,6 +421,75 @@ class AwsState:
                 self.role_credentials(name)  # open the role's session
             for trust in spec.trusts:
                 self.add_trust(trust)
+            for alias, users in keys.items():
+                self._seed_key(alias, users)
+
+    # -- KMS keys ------------------------------------------------------------------------------
+    def _seed_key(self, alias: str, users: Mapping[str, tuple[str, ...]]) -> None:
+        """A symmetric KMS key with ``alias`` and a key policy in AWS's usual shape: the
+        account (which enables IAM policies, so the administrator may do anything), then the
+        roles that may decrypt and those that may encrypt, by ARN (KMS Developer Guide,
+        key-policy-default.html). Its id is derived from the account, region and alias (stable
+        across starts, so a ``.sops.yaml`` may name the key's ARN); its material is random per
+        start. Seeding it draws nothing from moto's generator, so the ARN suffixes of secrets
+        created later stay what they were."""
+        from moto.moto_api._internal import mock_random
+
+        from .kms import backend, new_symmetric_key
+
+        store = backend(self.account, self.region)
+        policy = json.dumps(self._key_policy(users))
+        existing = next((k for k in store.keys.values() if alias in k.aliases), None)
+        if existing is not None:
+            existing.policy = policy
+            return
+        key_id = str(uuid.uuid5(_KMS_NAMESPACE, f"{self.account}/{self.region}/{alias}"))
+        if key_id in store.keys:
+            store.keys[key_id].policy = policy
+            store.create_alias(key_id, alias)
+            return
+        drawn = mock_random.getstate()
+        key = new_symmetric_key(store, f"guardlib seed: {alias}", policy)
+        mock_random.setstate(drawn)
+        del store.keys[key.id]
+        key.id = key_id
+        key.arn = f"arn:{PARTITION}:kms:{self.region}:{self.account}:key/{key_id}"
+        store.keys[key_id] = key
+        store.create_alias(key_id, alias)
+
+    def _key_policy(self, users: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{PARTITION}:iam::{self.account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ]
+        for use, sid in (("decrypt", "AllowDecrypt"), ("encrypt", "AllowEncrypt")):
+            if users.get(use):
+                statements.append(
+                    {
+                        "Sid": sid,
+                        "Effect": "Allow",
+                        "Principal": {"AWS": [self.role_arn(n) for n in users[use]]},
+                        "Action": KMS_ACTIONS[use],
+                        "Resource": "*",
+                    }
+                )
+        return {"Version": "2012-10-17", "Id": "guardlib-seed", "Statement": statements}
+
+    def key_arn(self, alias: str) -> str | None:
+        """The ARN of the KMS key ``alias`` names in the default region, or None."""
+        name = alias if alias.startswith("alias/") else f"alias/{alias}"
+        if "moto.kms.models" not in sys.modules:
+            return None
+        from .kms import backend
+
+        store = backend(self.account, self.region)
+        key = next((k for k in store.keys.values() if name in k.aliases), None)
+        return None if key is None else str(key.arn)
 
     def _seed_secret(self, backend: Any, name: str, value: str | bytes, tags: Any) -> str:
         string = value if isinstance(value, str) else None
@@ -490,6 +566,46 @@ class AwsState:
                 current = [keep]
             if current:
                 secret.set_default_version_id(current[0])
+
+
+#: what the seed's ``kms_keys`` uses grant in a key policy (KMS Developer Guide,
+#: key-policy-default.html, "Allows key users to use the KMS key")
+KMS_ACTIONS = {
+    "decrypt": ["kms:Decrypt", "kms:DescribeKey"],
+    "encrypt": ["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"],
+}
+_KMS_NAMESPACE = uuid.UUID("6a1c6c39-8f1e-4a53-9b1e-5eed0c0ffee0")
+_KMS_ALIAS_RE = re.compile(r"[A-Za-z0-9/_-]{1,250}")
+
+
+def _kms_key_specs(raw: object, spec: SeedSpec) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The seed's ``aws.kms_keys``: ``{"guard-dev": {"decrypt": ["dev-app"], "encrypt": [...]}}``
+    (the alias without or with ``alias/``), checked before anything is created."""
+    if not isinstance(raw, Mapping):
+        raise SeedError("aws: kms_keys is a mapping of alias to {decrypt, encrypt}")
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for name, options in raw.items():
+        alias = str(name).removeprefix("alias/")
+        where = f"aws: kms_keys[{str(name)[:64]!r}]"
+        if not _KMS_ALIAS_RE.fullmatch(alias) or alias.startswith("aws/"):
+            raise SeedError(f"{where}: an alias is 1-250 of letters, digits, / _ - (not aws/...)")
+        options = {} if options is None else options
+        if not isinstance(options, Mapping) or set(options) - {"decrypt", "encrypt"}:
+            raise SeedError(f"{where}: options are 'decrypt' and 'encrypt', lists of identities")
+        uses: dict[str, tuple[str, ...]] = {}
+        for use in ("decrypt", "encrypt"):
+            names = options.get(use, [])
+            if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+                raise SeedError(f"{where}: {use} is a list of identity names")
+            for n in names:
+                if n not in spec.identities or n == ADMIN:
+                    raise SeedError(
+                        f"{where}: {use} names {n[:64]!r}, which is not a seeded identity "
+                        "(list it under 'identities'; the administrator needs no grant)"
+                    )
+            uses[use] = tuple(names)
+        out[f"alias/{alias}"] = uses
+    return out
 
 
 def _tags(raw: Any) -> dict[str, str]:
