@@ -186,7 +186,8 @@ CHALLENGES: tuple[Challenge, ...] = (
         "commit is in the reflog and still on the remote as an unreachable commit",
         "rotate the key: a force-push hides a commit from the branch, not from the remote "
         "(GitHub serves it by SHA) or from anyone who fetched it",
-        "git reflog; git fsck --unreachable on the remote; guardlib scan --history",
+        "git reflog, and git fsck --unreachable on the remote: a scan of the branches' "
+        "history (guardlib scan --history, gitleaks) sees reachable commits only",
         (
             "The branch's history looks clean now. What did it look like before the push?",
             "git -C codehive reflog show feature/stripe-checkout, then git show that commit",

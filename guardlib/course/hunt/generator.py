@@ -236,9 +236,9 @@ def build_oci_image(path: Path, layers: list[tuple[str, Mapping[str, bytes]]], *
                          **blob(_json(config))}  # fmt: skip
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": config_descriptor, "layers": layer_descriptors}  # fmt: skip
+    annotations = {"org.opencontainers.image.ref.name": IMAGE_REF}
     manifest_descriptor = {"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           **blob(_json(manifest)),
-                           "annotations": {"org.opencontainers.image.ref.name": IMAGE_REF}}  # fmt: skip
+                           **blob(_json(manifest)), "annotations": annotations}  # fmt: skip
     index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
              "manifests": [manifest_descriptor]}  # fmt: skip
     entries = {"oci-layout": _json({"imageLayoutVersion": "1.0.0"}), "index.json": _json(index)}
@@ -278,7 +278,7 @@ def generate(root: str | os.PathLike[str], *, seed: int, key: bytes) -> World:
     repo.mkdir()
     git = _Git(repo, start)
     git("init", "-q")
-    _write(repo, "README.md", "# CodeHive API\n\nThe payments and notifications API of CodeHive.\n\n"
+    _write(repo, "README.md", "# CodeHive API\n\nThe payments and notifications API.\n\n"
            "## Configuration\n\nCopy `.env.example` to `.env` and fill it in. For local tests\n"
            "against the AWS emulator, the docs' example key works:\n\n"
            f"    AWS_ACCESS_KEY_ID={AWS_EXAMPLE_KEY_ID}\n")  # fmt: skip
@@ -400,11 +400,12 @@ def _app_logs(root: Path, jwt: str, token: str, start: int, rng: random.Random) 
     clock = start + 2 * 86_400
     routes = ["/health", "/v1/invoices", "/v1/payments", "/v1/users/me", "/v1/notifications"]
     lines = []
+    leak_at = 17 + rng.randrange(10)
     for i in range(40):
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(clock + i * 13))
         route = rng.choice(routes)
         lines.append(f"{when},{rng.randrange(1000):03d} INFO codehive.api: GET {route} 200")
-        if i == 17 + rng.randrange(10):
+        if i == leak_at:
             lines.append(f"{when},{rng.randrange(1000):03d} DEBUG codehive.auth: session for ruby"
                          f" token={jwt}")  # fmt: skip
     _write(root, "var/log/codehive/app.log", "\n".join(lines) + "\n")
