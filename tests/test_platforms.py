@@ -89,8 +89,8 @@ REFUSED = {"aws": "AccessDeniedException", "azure": "403", "gcp": "PermissionDen
 
 #: platform -> (cloud, exactly the variables it adds to the wiring)
 EXPECTED = {
-    "eks-irsa": ("aws", {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_STS_REGIONAL_ENDPOINTS",
-                         "AWS_REGION", "AWS_DEFAULT_REGION"}),
+    "eks-irsa": ("aws", {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                         "AWS_STS_REGIONAL_ENDPOINTS", "AWS_REGION", "AWS_DEFAULT_REGION"}),
     "eks-pod-identity": ("aws", {"AWS_CONTAINER_CREDENTIALS_FULL_URI",
                                  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_REGION",
                                  "AWS_DEFAULT_REGION"}),
@@ -203,8 +203,8 @@ def test_imdsv2_wants_a_token_first(cloud) -> None:
     ttl = {"X-aws-ec2-metadata-token-ttl-seconds": "60"}
     assert http.put(base + "latest/api/token", headers={**ttl, "X-Forwarded-For": "10.0.0.1"}
                     ).status_code == 403  # fmt: skip
-    assert http.put(base + "latest/api/token",
-                    headers={"X-aws-ec2-metadata-token-ttl-seconds": "21601"}).status_code == 400  # fmt: skip
+    too_long = {"X-aws-ec2-metadata-token-ttl-seconds": "21601"}
+    assert http.put(base + "latest/api/token", headers=too_long).status_code == 400
     token = http.put(base + "latest/api/token", headers=ttl).text
     role = http.get(path, headers={"X-aws-ec2-metadata-token": token})
     assert role.status_code == 200 and role.text == "dev-app"
