@@ -1,17 +1,19 @@
-"""Done when: keyless deploys end to end, as a CI job would run them.
+"""Keyless deploys end to end, as a GitHub Actions job runs them (issue 15's platforms).
 
-`guardlib emulators up --oidc-subject SUBJECT --env-file F` runs the offline cloud (the course
-seed and its trusts) in its own process and writes what a GitHub Actions job gets: a token
-file per cloud and the variables that tell each SDK to exchange it, and no static credential.
-Then, in a FRESH process with only that environment (plus PATH and HOME), each cloud's
-ordinary SDK code reads ``prod-api-key``: boto3 (AssumeRoleWithWebIdentity), azure-identity's
-DefaultAzureCredential (WorkloadIdentityCredential), google-auth's default credentials (an
-external_account file) and hvac (OpenBao's JWT auth). The same code as a pull request is
-refused by each cloud with its real error.
+For each cloud, `guardlib emulators up --platform github-actions+STEP --oidc-subject SUBJECT`
+runs the offline cloud (the course seed and its trusts) in its own process and writes what the
+job has after that cloud's official step: aws-actions/configure-aws-credentials (exported
+keys), google-github-actions/auth (a gha-creds-*.json file), hashicorp/vault-action
+(exportToken), and for Azure the workflow's AZURE_CLIENT_ID/AZURE_TENANT_ID with the runner's
+token endpoint (ClientAssertionCredential). Then, in a FRESH process with only that
+environment (plus PATH and HOME), each cloud's ordinary SDK code reads ``prod-api-key``. As a
+pull request, each cloud refuses with its real error: at the step where the action itself
+exchanges the token (AWS, OpenBao: the job stops there), or at the read (GCP, Azure).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import subprocess
 import sys
@@ -28,8 +30,11 @@ MAIN = "repo:codehive/wallet:ref:refs/heads/main"
 PULL_REQUEST = "repo:codehive/wallet:pull_request"
 PROD_VALUE = COURSE["secrets"]["prod-api-key"]["value"]
 CLOUDS = ("aws", "azure", "gcp", "vault")
-STATIC = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AZURE_CLIENT_SECRET", "IDENTITY_HEADER",
-          "IDENTITY_ENDPOINT", "VAULT_TOKEN", "GCE_METADATA_HOST")  # fmt: skip
+STEPS = {"aws": "configure-aws-credentials", "azure": "azure-client-assertion",
+         "gcp": "google-github-actions-auth", "vault": "vault-action"}  # fmt: skip
+TOKEN_FILES = ("AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE",
+               "VAULT_JWT_FILE", "IDENTITY_HEADER", "IDENTITY_ENDPOINT", "AZURE_CLIENT_SECRET",
+               "GCE_METADATA_HOST")  # fmt: skip
 
 # Each script reads prod-api-key with the SDK's own credential chain and prints one line:
 # "read <sha256 of the value>" or "refused <exception type> <the service's code>".
@@ -46,11 +51,19 @@ except ClientError as error:
     print("refused", type(error).__name__, error.response["Error"]["Code"])
 """,
     "azure": r"""
-import hashlib, os, re
+import hashlib, json, os, re, urllib.parse, urllib.request
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
-from azure.identity import DefaultAzureCredential
+from azure.identity import ClientAssertionCredential
 from azure.keyvault.secrets import SecretClient
-credential = DefaultAzureCredential()
+def github_token():
+    audience = urllib.parse.quote("api://AzureADTokenExchange", safe="")
+    url = os.environ["ACTIONS_ID_TOKEN_REQUEST_URL"] + "&audience=" + audience
+    token = os.environ["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)["value"]
+credential = ClientAssertionCredential(os.environ["AZURE_TENANT_ID"], os.environ["AZURE_CLIENT_ID"],
+                                       github_token)
 try:
     with SecretClient(os.environ["VAULT_URL"], credential) as client:
         value = client.get_secret("prod-api-key").value
@@ -83,62 +96,52 @@ else:
     print("read", hashlib.sha256(data).hexdigest())
 """,
     "vault": r"""
-import hashlib, os
-from pathlib import Path
+import hashlib
 import hvac
 import hvac.exceptions
-client = hvac.Client()
+client = hvac.Client()  # VAULT_ADDR (the workflow's env) and VAULT_TOKEN (vault-action's export)
 try:
-    client.auth.jwt.jwt_login(
-        role=os.environ["VAULT_AUTH_ROLE"],
-        jwt=Path(os.environ["VAULT_JWT_FILE"]).read_text(encoding="ascii").strip(),
-        path=os.environ["VAULT_AUTH_PATH"],
-    )
     answer = client.secrets.kv.v2.read_secret_version(path="prod-api-key", mount_point="secret",
                                                       raise_on_deleted_version=True)
     print("read", hashlib.sha256(answer["data"]["data"]["value"].encode()).hexdigest())
+    client.auth.token.revoke_self()
 except hvac.exceptions.VaultError as error:
     print("refused", type(error).__name__, (error.errors or ["no-message"])[0])
 """,
 }
-#: what each cloud answers a pull request (type, code)
+#: what each cloud answers a pull request: at the step (the job stops there) or at the read
 PR_REFUSALS = {
-    "aws": "refused ClientError AccessDenied",  # STS: the role's trust policy has no match
+    "aws": "Could not assume role with OIDC: AccessDenied",  # no trust policy statement matches
     "azure": "refused ClientAuthenticationError AADSTS700213",  # no federated credential matches
     "gcp": "refused RefreshError PERMISSION_DENIED",  # IAM Credentials: no workloadIdentityUser
-    "vault": 'refused InvalidRequest error validating claims: claim "sub" does not match',
+    "vault": 'claim "sub" does not match',  # OpenBao's bound claims (vault-action's error)
 }
+AT_THE_STEP = ("aws", "vault")
 
 
-def _federation_missing(cloud: str) -> str | None:
-    """Why ``cloud`` cannot run keyless yet (its emulator, or its federation, is missing)."""
+def _missing(cloud: str) -> str | None:
     why = emulators.available().get(cloud)
-    if why is not None:
-        return f"{cloud}: {why}"
-    if not hasattr(emulators._load(cloud), "federation_env"):
-        return f"the {cloud} emulator has no workload identity federation yet (no federation_env)"
-    return None
+    return None if why is None else f"{cloud}: {why}"
 
 
-def _up(subject: str, folder: Path) -> Iterator[dict[str, str]]:
-    with in_subprocess(["--oidc-subject", subject], folder) as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-def main_job(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    yield from _up(MAIN, tmp_path_factory.mktemp("ci-main"))
-
-
-@pytest.fixture(scope="module")
-def pull_request_job(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    yield from _up(PULL_REQUEST, tmp_path_factory.mktemp("ci-pr"))
+@contextlib.contextmanager
+def _job(cloud: str, subject: str, folder: Path) -> Iterator[dict[str, str] | str]:
+    """The job's environment after the cloud's step while the cloud runs, or the step's
+    error (then ``up`` exits 2 and says why)."""
+    args = ["--only", cloud, "--platform", f"github-actions+{STEPS[cloud]}",
+            "--oidc-subject", subject]  # fmt: skip
+    try:
+        with in_subprocess(args, folder) as env:
+            yield env
+            return
+    except RuntimeError as error:
+        if "did not become ready" not in str(error):
+            raise
+        failure = str(error)
+    yield failure
 
 
 def _run(cloud: str, env: dict[str, str]) -> str:
-    reason = _federation_missing(cloud)
-    if reason is not None:
-        pytest.skip(reason)
     done = subprocess.run([sys.executable, "-c", SCRIPTS[cloud]], env=env, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -148,18 +151,27 @@ def _run(cloud: str, env: dict[str, str]) -> str:
     return lines[0]
 
 
-def test_the_job_environment_holds_no_static_credential(main_job: dict[str, str]) -> None:
-    assert not set(STATIC) & set(main_job)
-    for name, path in main_job.items():
-        if name.endswith("TOKEN_FILE"):
-            assert Path(path).is_file()
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_main_branch_reads_prod_after_the_official_step(cloud: str, tmp_path: Path) -> None:
+    reason = _missing(cloud)
+    if reason is not None:
+        pytest.skip(reason)
+    with _job(cloud, MAIN, tmp_path) as job:
+        assert isinstance(job, dict), job
+        assert not set(TOKEN_FILES) & set(job)
+        assert _run(cloud, job) == f"read {hashlib.sha256(PROD_VALUE.encode()).hexdigest()}"
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
-def test_main_branch_reads_prod(main_job: dict[str, str], cloud: str) -> None:
-    assert _run(cloud, main_job) == f"read {hashlib.sha256(PROD_VALUE.encode()).hexdigest()}"
-
-
-@pytest.mark.parametrize("cloud", CLOUDS)
-def test_a_pull_request_is_refused(pull_request_job: dict[str, str], cloud: str) -> None:
-    assert _run(cloud, pull_request_job).startswith(PR_REFUSALS[cloud])
+def test_a_pull_request_is_refused(cloud: str, tmp_path: Path) -> None:
+    reason = _missing(cloud)
+    if reason is not None:
+        pytest.skip(reason)
+    with _job(cloud, PULL_REQUEST, tmp_path) as job:
+        if cloud in AT_THE_STEP:
+            assert isinstance(job, str), "the step should have failed"
+            assert PR_REFUSALS[cloud] in job and "Traceback" not in job
+            assert PROD_VALUE not in job
+        else:
+            assert isinstance(job, dict), job
+            assert _run(cloud, job).startswith(PR_REFUSALS[cloud])
