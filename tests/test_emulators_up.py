@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,23 @@ def test_emulators_up_json_format_and_audience_without_subject(tmp_path: Path) -
     assert bad.returncode == 2 and "--oidc-subject" in bad.stderr
     worse = _cli("up", "--only", "aws", "--oidc-subject", "repo:codehive/wallet")
     assert worse.returncode == 2 and "GitHub Actions subject" in worse.stderr
+
+
+def test_up_says_to_use_a_second_terminal_and_how_to_leave(tmp_path: Path) -> None:
+    env_file = tmp_path / "offline.env"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guardlib", "emulators", "up", "--only", "aws",
+         "--identity", "dev-app", "--env-file", str(env_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while not env_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert "second terminal" in err and f"source {env_file}" in err
+    assert "unset " in err and "AWS_ACCESS_KEY_ID" in err  # names only, never a value
+    assert "exit" in err
