@@ -16,7 +16,10 @@ Public API::
     install_redaction()                   # guardlib.install_redaction: the whole process
 
 The grammar is in :mod:`guardlib.resolver.references`. ``cache=None`` bypasses the cache;
-``env://`` is never cached (reading the environment is cheaper than the cache).
+``env://`` is never cached (reading the environment is cheaper than the cache). Cache entries
+are keyed by the reference AND who asks: a fingerprint of the caller's identity inputs for
+that provider (:mod:`guardlib.sources`), so a value or its metadata obtained as one identity
+is never served to another in the same process.
 
 Errors: :class:`~guardlib.errors.InvalidReference`, ``SecretNotFound``, ``AccessDenied``,
 ``ProviderUnavailable`` (all ``ResolveError``), each with ``.reference`` and ``.cause``.
@@ -25,7 +28,6 @@ Errors: :class:`~guardlib.errors.InvalidReference`, ``SecretNotFound``, ``Access
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib
 import threading
 from collections.abc import Callable, Mapping
@@ -41,7 +43,7 @@ from guardlib.resolver.references import Reference, as_reference, parse_referenc
 from guardlib.resolver.retry import RetryPolicy
 from guardlib.resolver.values import convert, describe_value, select
 from guardlib.secret import Secret
-from guardlib.sources import MODULES, Fetched
+from guardlib.sources import MODULES, Fetched, default_fingerprint
 
 #: the process-wide redactor: every value ``resolve`` returns is registered here
 #: (:data:`guardlib.redact.scrubber.shared_redactor`, which ``install_redaction()`` scrubs)
@@ -91,13 +93,28 @@ def _fetch(ref: Reference, policy: RetryPolicy) -> Fetched:
     return fetched
 
 
+def fingerprint(scheme: str, ref: Reference) -> Callable[[], str]:
+    """The function that says who would fetch ``ref`` now (see :mod:`guardlib.sources`)."""
+    module = importlib.import_module(MODULES[scheme])
+    make = getattr(module, "fingerprint", default_fingerprint)
+    return make(ref)  # type: ignore[no-any-return]
+
+
+def cache_key(ref: str | Reference) -> tuple[str, str] | None:
+    """The key a :class:`SecretCache` files ``ref`` under for the caller as it is now:
+    ``(fingerprint of who asks, source reference)``; None for a reference never cached."""
+    _, key, who = _plan(ref)
+    return None if key is None else (who(), key)
+
+
 def _entry_fetched(ref: Reference, cache: Any, policy: RetryPolicy) -> tuple[Fetched, Any]:
     if cache is _DEFAULT:
         cache = default_cache
-    if cache is None or ref.scheme == "env":
+    _, key, who = _plan(ref)
+    if cache is None or key is None:
         return _fetch(ref, policy), None
     src = ref.source
-    entry = cache.get(str(src), lambda: _fetch(src, policy))
+    entry = cache.get((who(), key), lambda: _fetch(src, policy))
     return entry.fetched, entry
 
 
@@ -111,20 +128,32 @@ def _finish(ref: Reference, fetched: Fetched, type: Any, name: str | None) -> Se
     return Secret(value, name=name if name is not None else text)
 
 
-@functools.lru_cache(maxsize=4096)
-def _plan(ref: str | Reference) -> tuple[Reference, str | None]:
-    """The parsed reference and its cache key (None: never cached), memoised per text."""
-    reference = as_reference(ref)
-    return reference, (None if reference.scheme == "env" else str(reference.source))
+_plans: dict[Any, tuple[Reference, str | None, Callable[[], str]]] = {}
+
+
+def _plan(ref: str | Reference) -> tuple[Reference, str | None, Callable[[], str]]:
+    """The parsed reference, its cache key (None: never cached) and the function that says
+    who asks (the entry's key is ``(who(), key)``), memoised per text (at most 4096)."""
+    plan = _plans.get(ref)
+    if plan is None:
+        reference = as_reference(ref)
+        if reference.scheme == "env":
+            plan = (reference, None, str)
+        else:
+            plan = (reference, str(reference.source), fingerprint(reference.scheme, reference))
+        if len(_plans) >= 4096:
+            _plans.clear()
+        _plans[ref] = plan
+    return plan
 
 
 def _hit(ref: str | Reference, cache: Any, type: Any, name: str | None) -> Secret[Any] | None:
-    # the hot path of a cache hit: two dict look-ups and the clock, no lock, no allocation
-    # beyond the derived-key tuple (measured in bench/bench_cache.py)
-    reference, key = _plan(ref)
+    # the hot path of a cache hit: the caller's fingerprint, two dict look-ups and the clock,
+    # no lock (measured in bench/bench_cache.py)
+    reference, key, who = _plan(ref)
     if key is None or cache is None:
         return None
-    entry = (default_cache if cache is _DEFAULT else cache).fresh(key)
+    entry = (default_cache if cache is _DEFAULT else cache).fresh((who(), key))
     if entry is None:
         return None
     return entry.derived.get((reference.field, type, name))  # type: ignore[no-any-return]
@@ -141,17 +170,20 @@ def resolve(
     """The secret ``ref`` points to, as a :class:`Secret` named after the reference (or
     ``name``). ``type``: ``str``, ``bytes``, ``int``, ``float``, ``bool``, ``dict``, ``list``,
     ``"json"`` or any one-argument callable. Binary secrets come back as ``bytes``."""
-    # the hot path of a cache hit, inlined (bench/bench_cache.py): memoised plan, one dict
+    # the hot path of a cache hit, inlined (bench/bench_cache.py): memoised plan, the
+    # caller's fingerprint (who asks: an entry is never served to another identity), one dict
     # look-up, the clock, no lock
-    reference, key = _plan(ref)
+    plan = _plans.get(ref)
+    reference, key, who = plan if plan is not None else _plan(ref)
     if key is not None and cache is not None:
         the_cache = default_cache if cache is _DEFAULT else cache
-        entry = the_cache._entries.get(key)
+        full = (who(), key)
+        entry = the_cache._entries.get(full)
         if entry is not None and the_cache.clock() < entry.expires:
             got = entry.derived.get((reference.field, type, name))
             if got is not None:
                 try:
-                    the_cache._entries.move_to_end(key)  # LRU recency (see SecretCache.fresh)
+                    the_cache._entries.move_to_end(full)  # LRU recency (see SecretCache.fresh)
                 except KeyError:
                     pass
                 the_cache.stats.hits += 1
@@ -249,6 +281,7 @@ __all__ = [
     "SOURCES",
     "SecretCache",
     "aresolve",
+    "cache_key",
     "default_cache",
     "describe",
     "install_redaction",

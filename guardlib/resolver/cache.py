@@ -1,7 +1,14 @@
-"""``SecretCache``: TTL + LRU + single-flight + stale-if-error, keyed by the FULL source
-reference (``aws-sm://x?stage=AWSPENDING`` and ``aws-sm://x`` are different keys, so a read
-of a pending version is never served for a plain read; Powertools' ``get_secret`` caches by
-name alone and has that trap).
+"""``SecretCache``: TTL + LRU + single-flight + stale-if-error, keyed by WHO ASKS and the FULL
+source reference. Who asks: a fingerprint (salted hash) of the caller's identity inputs for
+that provider -- credentials, profile, role, token file content, endpoint
+(:mod:`guardlib.sources`) -- so a value resolved as ``prod-app`` is never a hit for
+``dev-app``, nor a main-branch job's for a pull request's, and ``describe`` never shows another
+identity's version or length. The full reference: ``aws-sm://x?stage=AWSPENDING`` and
+``aws-sm://x`` are different keys, so a read of a pending version is never served for a plain
+read (Powertools' ``get_secret`` caches by name alone and has that trap).
+
+Keys are ``(fingerprint, reference text)``; ``"ref" in cache`` and ``invalidate("ref")`` take
+the reference text alone and mean every identity's entry.
 
 * ``ttl``: seconds an entry is fresh. After it, the next read goes to the provider; for an
   unpinned reference that read notices a rotation (a new AWSCURRENT version id, a new latest
@@ -9,7 +16,10 @@ name alone and has that trap).
 * ``max_size``: least recently used entries go first.
 * ``grace``: if the provider raises ``ProviderUnavailable`` after the TTL, the stale value is
   served for up to ``grace`` seconds past expiry (``stats.stale_served``). ``AccessDenied``
-  and ``SecretNotFound`` evict instead: a revoked grant must not keep working from cache.
+  and ``SecretNotFound`` evict instead: a revoked grant must not keep working from cache. The
+  stale entry is the caller's own (same fingerprint), and a refusal is AccessDenied however
+  the transport reports it (the sources classify by cause), so a caller whose own request was
+  refused is never served.
 * single-flight: concurrent misses on one key make exactly one provider call; the others
   wait for it and share its result or its error.
 * ``clock``: injectable (default ``time.monotonic``) for tests.
@@ -71,8 +81,8 @@ class SecretCache:
             raise ValueError("ttl and grace must be >= 0 and max_size >= 1")
         self.ttl, self.max_size, self.grace, self.clock = ttl, max_size, grace, clock
         self.stats = CacheStats()
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
-        self._flights: dict[str, _Flight] = {}
+        self._entries: OrderedDict[Any, Entry] = OrderedDict()
+        self._flights: dict[Any, _Flight] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -81,15 +91,19 @@ class SecretCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __contains__(self, key: str) -> bool:
+    def __contains__(self, key: object) -> bool:
+        """``(fingerprint, ref)`` exactly, or a reference's text: any identity's entry."""
+        if isinstance(key, str):
+            return any(k[1] == key for k in list(self._entries) if isinstance(k, tuple))
         return key in self._entries
 
-    def fresh(self, key: str) -> Entry | None:
+    def fresh(self, key: Any) -> Entry | None:
         """The entry if it is fresh (counts a hit), else None. Never calls a provider.
 
         Lock-free: ``dict.get`` and ``OrderedDict.move_to_end`` are single C calls, atomic
-        under the GIL for ``str`` keys; a concurrent eviction only makes ``move_to_end`` raise
-        KeyError, which is harmless. ``stats.hits`` may undercount under contention."""
+        under the GIL for keys of ``str`` (tuples of them); a concurrent eviction only makes
+        ``move_to_end`` raise KeyError, which is harmless. ``stats.hits`` may undercount under
+        contention."""
         entry = self._entries.get(key)
         if entry is not None and self.clock() < entry.expires:
             try:
@@ -100,7 +114,7 @@ class SecretCache:
             return entry
         return None
 
-    def get(self, key: str, load: Callable[[], Fetched]) -> Entry:
+    def get(self, key: Any, load: Callable[[], Fetched]) -> Entry:
         """The fresh entry for ``key``, or ``load()`` it (once, however many threads ask)."""
         entry = self.fresh(key)
         if entry is not None:
@@ -134,7 +148,7 @@ class SecretCache:
                 self._flights.pop(key, None)
             flight.done.set()
 
-    def _load(self, key: str, load: Callable[[], Fetched], stale: Entry | None) -> Entry:
+    def _load(self, key: Any, load: Callable[[], Fetched], stale: Entry | None) -> Entry:
         try:
             fetched = load()
         except ProviderUnavailable:
@@ -160,11 +174,14 @@ class SecretCache:
                 self.stats.evictions += 1
         return entry
 
-    def invalidate(self, key: str | None = None) -> None:
-        """Forget one key, or everything."""
+    def invalidate(self, key: Any = None) -> None:
+        """Forget one key, a reference's entries for every identity (its text), or everything."""
         with self._lock:
             if key is None:
                 self._entries.clear()
+            elif isinstance(key, str):
+                for k in [k for k in self._entries if isinstance(k, tuple) and k[1] == key]:
+                    del self._entries[k]
             else:
                 self._entries.pop(key, None)
 

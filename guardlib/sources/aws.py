@@ -8,6 +8,7 @@ from the environment as for any boto3 client (``AWS_ENDPOINT_URL``, region, cred
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from guardlib.errors import (
@@ -18,13 +19,53 @@ from guardlib.errors import (
     SecretNotFound,
 )
 from guardlib.resolver.references import Reference
-from guardlib.sources import ClientCache, Fetched
+from guardlib.sources import ClientCache, Fetched, Fingerprint
 
+#: what decides who botocore acts as and where it sends the request: its credential chain
+#: (botocore/credentials.py: EnvProvider, AssumeRoleWithWebIdentityProvider, the shared files,
+#: ContainerProvider, and IMDS unless disabled), the endpoint and region, and the transport
 _ENV = (
-    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_REGION",
-    "AWS_REGION", "AWS_CA_BUNDLE", "HTTPS_PROXY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_EC2_METADATA_DISABLED",
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_STS",
+    "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_CA_BUNDLE", "HTTPS_PROXY", "https_proxy",
 )  # fmt: skip
+
+
+def _shared_files(get: Callable[[str], str | None]) -> list[str]:
+    """The shared credentials and config files count when no key is in the environment
+    (a profile, ``aws sso login``, ``credential_process``)."""
+    if get("AWS_ACCESS_KEY_ID"):
+        return []
+    return [get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials",
+            get("AWS_CONFIG_FILE") or "~/.aws/config"]  # fmt: skip
+
+
+#: who asks (see guardlib.sources): keys the secret cache and the client cache
+_chain = Fingerprint(
+    _ENV,
+    files=("AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
+    default_files=_shared_files,
+)
+#: botocore's chain starts with EnvProvider: with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+#: both set, they (and the session token) ARE the identity, whatever else is set; only the
+#: endpoint and the region (from the environment or the profile) still decide where it goes.
+#: Ten look-ups instead of the whole chain on a cache hit (bench/bench_cache.py).
+identity = Fingerprint(
+    ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+     "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
+     "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE"),
+    required=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+    otherwise=_chain.fast,
+)  # fmt: skip
+
+
+def fingerprint(ref: Reference) -> Callable[[], str]:
+    return identity.fast
+
 
 NOT_FOUND = {"ResourceNotFoundException"}
 DENIED = {
@@ -45,7 +86,8 @@ def _build(region: str | None) -> Any:
     return boto3.session.Session().client("secretsmanager", region_name=region, config=config)
 
 
-clients = ClientCache(_ENV, _build)
+#: clients also differ by transport (CA bundle, proxy): keyed by the whole chain's variables
+clients = ClientCache(Fingerprint(_ENV, files=_chain.files, default_files=_shared_files), _build)
 
 
 def _region(ref: Reference) -> str | None:

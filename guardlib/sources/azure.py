@@ -8,6 +8,7 @@ guardlib's retry loop is the only one and a 401/403 is never retried.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from guardlib.errors import (
@@ -18,12 +19,24 @@ from guardlib.errors import (
     SecretNotFound,
 )
 from guardlib.resolver.references import Reference
-from guardlib.sources import ClientCache, Fetched
+from guardlib.sources import ClientCache, Fetched, Fingerprint
 
+#: what decides who DefaultAzureCredential acts as (azure/identity/_credentials: environment,
+#: workload identity, managed identity; _constants.EnvironmentVariables) and the transport
 _ENV = (
-    "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER", "AZURE_TOKEN_CREDENTIALS", "HTTPS_PROXY", "REQUESTS_CA_BUNDLE",
+    "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
+    "AZURE_USERNAME", "AZURE_PASSWORD", "AZURE_TOKEN_CREDENTIALS", "AZURE_REGIONAL_AUTHORITY_NAME",
+    "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT",
+    "MSI_ENDPOINT", "MSI_SECRET", "HTTPS_PROXY", "https_proxy", "REQUESTS_CA_BUNDLE",
 )  # fmt: skip
+
+#: who asks (see guardlib.sources): keys the secret cache and the client cache
+identity = Fingerprint(_ENV, files=("AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH"))
+
+
+def fingerprint(ref: Reference) -> Callable[[], str]:
+    return identity.fast
 
 
 def _build(vault: str) -> Any:
@@ -34,7 +47,7 @@ def _build(vault: str) -> Any:
                         retry_total=0)  # fmt: skip
 
 
-clients = ClientCache(_ENV, _build)
+clients = ClientCache(identity, _build)
 
 
 def classify(ref: Reference, exc: BaseException) -> ResolveError:

@@ -111,10 +111,20 @@ def test_access_denied_is_never_served_stale(seeded: Any, use: Any, clock: Any) 
     cache = SecretCache(ttl=10, grace=100, clock=clock)
     guardlib.resolve(REF, cache=cache)
     clock.advance(11)
-    use("nobody-app")  # the grant is gone
+    use("nobody-app")  # another identity: it asks, and is refused
     with pytest.raises(AccessDenied):
         guardlib.resolve(REF, cache=cache)
-    assert REF not in cache
+    assert cache.stats.stale_served == 0
+    use("dev-app")
+    mine = guardlib.resolver.cache_key(REF)
+    assert mine in cache  # dev-app's own entry is untouched
+    seeded.reset()  # the grant is revoked: dev-app is still an identity, with no read
+    seeded.seed({"identities": ["dev-app"],
+                 "secrets": {"dev-api-key": {"value": DEV, "readers": ["ops-app"]}}})  # fmt: skip
+    with pytest.raises(AccessDenied):  # dev-app's grant is gone: evicted, not served stale
+        guardlib.resolve(REF, cache=cache)
+    assert mine not in cache and REF not in cache
+    assert cache.stats.stale_served == 0
 
 
 def test_single_flight_100_threads(

@@ -72,7 +72,7 @@ def test_values_are_registered_for_redaction(seeded: Any, caplog: pytest.LogCapt
 
 def test_reprs_and_descriptions_carry_no_value(seeded: Any) -> None:
     secret = guardlib.resolve("aws-sm://db-creds")
-    entry = resolver.default_cache.fresh("aws-sm://db-creds")
+    entry = resolver.default_cache.fresh(resolver.cache_key("aws-sm://db-creds"))
     assert entry is not None
     texts = [
         repr(secret),

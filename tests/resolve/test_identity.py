@@ -1,0 +1,263 @@
+"""Caches keyed by who asks (issue 16): the SDK client cache and the secret cache key on the
+caller's credential source (a fingerprint of the identity inputs), so in one process switching
+between ``prod-app`` and ``dev-app``, or between the main-branch and pull-request workloads,
+never returns the other identity's value or metadata -- with or without the cache, on all four
+clouds. A refusal is AccessDenied on every cloud (a refused GCP federation too: exit 77, never
+retried), and stale-if-error never serves a caller whose own request was refused.
+
+Through guardlib's real sources and the real SDKs against the emulators; the CLI in a
+subprocess for the exit code."""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import guardlib
+from guardlib import resolver
+from guardlib.emulators.seed import COURSE
+from guardlib.errors import AccessDenied
+from guardlib.resolver import SecretCache
+
+from .conftest import SEED
+
+MAIN = "repo:codehive/wallet:ref:refs/heads/main"
+PULL_REQUEST = "repo:codehive/wallet:pull_request"
+PROD = COURSE["secrets"]["prod-api-key"]["value"]
+DEV = COURSE["secrets"]["dev-api-key"]["value"]
+CLOUD_OF = {"aws-sm": "aws", "azure-kv": "azure", "gcp-sm": "gcp", "vault": "vault"}
+PROD_REFS = [
+    "aws-sm://prod-api-key",
+    "azure-kv://guard-demo/prod-api-key",
+    "gcp-sm://guard-demo/prod-api-key",
+    "vault://secret/prod-api-key#value",
+]
+CACHES = ["default", "none", "own"]
+
+
+@pytest.fixture
+def world(cloud: Any, use: Any) -> Iterator[Any]:
+    cloud.reset()
+    cloud.seed({**SEED, "trusts": COURSE["trusts"]})
+    resolver.default_cache.clear()
+    yield cloud
+    cloud.faults.clear()
+    resolver.default_cache.clear()
+
+
+def _cache(kind: str) -> Any:
+    return {"default": resolver._DEFAULT, "none": None, "own": SecretCache()}[kind]
+
+
+def _skip_without_federation(cloud: Any, ref: str) -> None:
+    if not hasattr(cloud[CLOUD_OF[ref.split(":")[0]]], "federation_env"):
+        pytest.skip(f"{ref}: this emulator has no workload identity federation")
+
+
+@pytest.mark.parametrize("kind", CACHES)
+@pytest.mark.parametrize("ref", PROD_REFS)
+def test_switching_identity_never_serves_the_other(
+    world: Any, use: Any, ref: str, kind: str
+) -> None:
+    cache = _cache(kind)
+    use("prod-app")
+    assert guardlib.resolve(ref, cache=cache) == PROD
+    assert guardlib.describe(ref, cache=cache)["length"] == len(PROD)
+    use("dev-app")
+    with pytest.raises(AccessDenied):
+        guardlib.resolve(ref, cache=cache)
+    with pytest.raises(AccessDenied):  # not even the version or the length
+        guardlib.describe(ref, cache=cache)
+    use("prod-app")  # and back: prod-app still reads it
+    assert guardlib.resolve(ref, cache=cache) == PROD
+
+
+@pytest.mark.parametrize("ref", [r.replace("prod", "dev") for r in PROD_REFS])
+def test_a_value_cached_for_one_identity_is_not_a_hit_for_another(
+    world: Any, use: Any, calls: collections.Counter[str], ref: str
+) -> None:
+    cache = SecretCache()
+    use("dev-app")
+    guardlib.resolve(ref, cache=cache)
+    guardlib.resolve(ref, cache=cache)
+    source = str(guardlib.parse_reference(ref).source)
+    assert calls[source] == 1
+    use("prod-app")  # cannot read dev-api-key: it must ask, and be refused
+    with pytest.raises(AccessDenied):
+        guardlib.resolve(ref, cache=cache)
+    assert calls[source] == 2
+
+
+@pytest.mark.parametrize("kind", CACHES)
+@pytest.mark.parametrize("ref", PROD_REFS)
+def test_switching_workload_never_serves_the_other(world: Any, ref: str, kind: str) -> None:
+    _skip_without_federation(world, ref)
+    cache = _cache(kind)
+    with world.as_workload(MAIN, identity="prod-app"):
+        assert guardlib.resolve(ref, cache=cache) == PROD
+    with world.as_workload(PULL_REQUEST, identity="prod-app"), pytest.raises(AccessDenied):
+        guardlib.resolve(ref, cache=cache)
+    with world.as_workload(PULL_REQUEST, identity="prod-app"), pytest.raises(AccessDenied):
+        guardlib.describe(ref, cache=cache)
+    with world.as_workload(MAIN, identity="prod-app"):  # a fresh main job still reads it
+        assert guardlib.resolve(ref, cache=cache) == PROD
+
+
+@pytest.mark.parametrize("ref", PROD_REFS)
+def test_a_refused_workload_is_access_denied_and_never_retried(
+    world: Any, calls: collections.Counter[str], ref: str
+) -> None:
+    _skip_without_federation(world, ref)
+    with world.as_workload(PULL_REQUEST, identity="prod-app"), pytest.raises(AccessDenied) as info:
+        guardlib.resolve(ref, cache=None)
+    assert calls[str(guardlib.parse_reference(ref).source)] == 1
+    assert PROD not in str(info.value)
+
+
+@pytest.mark.parametrize("ref", PROD_REFS)
+def test_stale_if_error_never_serves_a_refused_workload(world: Any, clock: Any, ref: str) -> None:
+    _skip_without_federation(world, ref)
+    cache = SecretCache(ttl=10, grace=3600, clock=clock)
+    with world.as_workload(MAIN, identity="prod-app"):
+        assert guardlib.resolve(ref, cache=cache) == PROD
+    clock.advance(11)  # expired, well inside the grace period
+    with world.as_workload(PULL_REQUEST, identity="prod-app"), pytest.raises(AccessDenied):
+        guardlib.resolve(ref, cache=cache)
+    assert cache.stats.stale_served == 0
+
+
+@pytest.mark.parametrize("ref", PROD_REFS)
+def test_stale_if_error_never_serves_a_refused_identity(
+    world: Any, use: Any, clock: Any, ref: str
+) -> None:
+    cache = SecretCache(ttl=10, grace=3600, clock=clock)
+    use("prod-app")
+    assert guardlib.resolve(ref, cache=cache) == PROD
+    clock.advance(11)
+    use("dev-app")
+    with pytest.raises(AccessDenied):
+        guardlib.resolve(ref, cache=cache)
+    assert cache.stats.stale_served == 0
+
+
+@pytest.mark.parametrize("ref", PROD_REFS)
+def test_a_refused_workload_exits_77_from_the_cli(world: Any, ref: str) -> None:
+    _skip_without_federation(world, ref)
+    env = world.federation_env(PULL_REQUEST, identity="prod-app")
+    env.update(PATH=os.environ["PATH"], HOME=os.environ.get("HOME", "/tmp"))
+    out = subprocess.run([sys.executable, "-m", "guardlib", "get", ref], env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 77, out.stderr
+    assert "AccessDenied" in out.stderr and "Traceback" not in out.stderr
+    assert PROD not in out.stdout + out.stderr
+
+
+def test_cache_keys_hold_no_credential(world: Any, use: Any) -> None:
+    """Keys are fingerprints (hashes) of the identity inputs, never the inputs themselves."""
+    from guardlib.sources import aws, azure, gcp, vault
+
+    use("prod-app")
+    for ref in PROD_REFS:
+        guardlib.resolve(ref)
+    with world.as_workload(MAIN, identity="prod-app") as env:
+        for ref in PROD_REFS:
+            try:
+                guardlib.resolve(ref)
+            except AccessDenied:
+                pass  # a cloud without federation
+        tokens = [Path(p).read_text() for k, p in env.items() if k.endswith("TOKEN_FILE")]
+    credentials = [v for k, v in world.env("prod-app").items()
+                   if k in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "IDENTITY_HEADER",
+                            "VAULT_TOKEN", "AWS_ACCESS_KEY_ID")]  # fmt: skip
+    assert credentials and tokens
+    keys = repr(list(resolver.default_cache._entries)) + "".join(
+        repr(list(module.clients._clients)) for module in (aws, azure, gcp, vault)
+    )
+    for value in credentials + tokens:
+        assert value not in keys
+    for token in tokens:
+        for part in token.split("."):
+            assert part not in keys
+
+
+def test_dotenv_relative_path_is_keyed_with_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / ".env").write_text(f"API_KEY=demo-not-a-real-key-{name}\n")
+    cache = SecretCache()
+    monkeypatch.chdir(tmp_path / "one")
+    assert guardlib.resolve("dotenv://.env#API_KEY", cache=cache) == "demo-not-a-real-key-one"
+    monkeypatch.chdir(tmp_path / "two")
+    assert guardlib.resolve("dotenv://.env#API_KEY", cache=cache) == "demo-not-a-real-key-two"
+    assert guardlib.describe("dotenv://.env#API_KEY", cache=cache)["length"] == len(
+        "demo-not-a-real-key-two"
+    )
+
+
+# -- the fingerprint itself ---------------------------------------------------------------------
+def test_fingerprint_follows_variables_and_file_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardlib.sources import Fingerprint
+
+    token = tmp_path / "token"
+    token.write_text("demo-token-aaaa")
+    old = 1_600_000_000
+    os.utime(token, (old, old))
+    monkeypatch.setenv("GL_FP_ROLE", "role-a")
+    monkeypatch.setenv("GL_FP_TOKEN_FILE", str(token))
+    who = Fingerprint(("GL_FP_ROLE", "GL_FP_TOKEN_FILE"), files=("GL_FP_TOKEN_FILE",))
+    first = who()
+    assert who() == first and len(first) == 32
+    assert "role-a" not in first and "demo-token" not in first
+    with token.open("r+") as fh:  # same inode, same size, same mtime: only ctime and content
+        fh.write("demo-token-bbbb")
+    os.utime(token, (old, old))
+    second = who()
+    assert second != first
+    monkeypatch.setenv("GL_FP_ROLE", "role-b")
+    assert who() not in (first, second)
+    monkeypatch.setenv("GL_FP_ROLE", "role-a")
+    assert who() == second
+    token.unlink()
+    assert who() not in (first, second)
+
+
+def test_fingerprint_falls_through_when_the_first_source_is_incomplete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from guardlib.sources import Fingerprint
+
+    chain = Fingerprint(("GL_FP_PROFILE",))
+    keys = Fingerprint(("GL_FP_KEY", "GL_FP_SECRET", "GL_FP_REGION"),
+                       required=("GL_FP_KEY", "GL_FP_SECRET"), otherwise=chain.fast)  # fmt: skip
+    monkeypatch.setenv("GL_FP_PROFILE", "one")
+    monkeypatch.delenv("GL_FP_KEY", raising=False)
+    assert keys() == chain()
+    monkeypatch.setenv("GL_FP_PROFILE", "two")
+    assert keys() == chain()
+    monkeypatch.setenv("GL_FP_KEY", "demo-key-id")
+    monkeypatch.setenv("GL_FP_SECRET", "demo-secret-value")
+    with_keys = keys()
+    assert with_keys != chain()
+    monkeypatch.setenv("GL_FP_PROFILE", "three")  # the env keys win: the profile is moot
+    assert keys() == with_keys
+
+
+def test_fingerprint_survives_a_replaced_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardlib.sources import Fingerprint
+
+    who = Fingerprint(("GL_FP_ROLE",))
+    monkeypatch.setattr(os, "environ", {"GL_FP_ROLE": "role-a"})
+    a = who()
+    monkeypatch.setattr(os, "environ", {"GL_FP_ROLE": "role-b"})
+    assert who() != a
