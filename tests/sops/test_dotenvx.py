@@ -18,13 +18,13 @@ from .conftest import dotenvx_cli
 
 PLAIN = (
     "API_KEY=demo-not-a-real-key-1234\n"
-    'DB_PASSWORD="demo not a real password"\n'
+    'DB_PASSWORD="demo-not-a-real password with spaces"\n'
     'MULTI="demo line one\\nline two"\n'
     "UNICODE=demo-ключ-✓\n"
     "# a comment\n"
     "PORT=5432\n"
 )
-VALUES = ("demo-not-a-real-key-1234", "demo not a real password", "demo-ключ-✓")
+VALUES = ("demo-not-a-real-key-1234", "demo-not-a-real password with spaces", "demo-ключ-✓")
 
 
 @pytest.fixture(scope="module")
