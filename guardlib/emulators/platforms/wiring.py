@@ -14,7 +14,7 @@ variables, the system's bundle) and the SDK reaches the real service:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import Job
@@ -24,7 +24,7 @@ def wiring(job: Job, *, all_clouds: bool = False, imds: bool = False) -> dict[st
     """Shared wiring plus the endpoint wiring of each cloud the platform serves (every running
     cloud with ``all_clouds``: a runner job may call any of them later)."""
     env = job.cloud._shared_env()
-    aws = job.cloud.emulators.get("aws")
+    aws: Any = job.cloud.emulators.get("aws")  # the AwsEmulator, when it runs
     if aws is not None and (all_clouds or "aws" in job.platform.clouds):
         env["AWS_ENDPOINT_URL"] = aws.endpoint_url
         if not imds:
