@@ -137,3 +137,38 @@ def test_one_call_redacts_values_resolved_before_and_after_it(
     assert out.count("**********") == 6  # five values in three lines, and the exception
     assert "ConnectionError: refused **********" in out
     assert shown == "app.py:1: UserWarning: key **********\n"
+
+
+FIELDS_JSON = (
+    '{"user": "app", "password": "demo-not-a-real-field-pw-9", "port": 5432,'
+    ' "nested": {"token": "demo-not-a-real-nested-token", "list": ["demo-not-a-real-listed-1"]},'
+    ' "number": 123456789012}'
+)
+FIELD_VALUES = ["demo-not-a-real-field-pw-9", "demo-not-a-real-nested-token",
+                "demo-not-a-real-listed-1", "123456789012"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "aws-sm://field-creds",
+        "gcp-sm://guard-demo/field-creds",
+        "azure-kv://guard-demo/field-creds",
+        "vault://secret/field-creds",
+    ],  # fmt: skip
+)
+def test_a_json_secret_resolved_whole_registers_its_fields(
+    seeded: Any, use: Any, monkeypatch: pytest.MonkeyPatch, ref: str
+) -> None:
+    """A logged field of a JSON secret resolved whole is masked (issue 16)."""
+    from guardlib.redact.scrubber import Redactor
+
+    seeded.seed({"secrets": {"field-creds": {"value": FIELDS_JSON, "readers": ["dev-app"]}}})
+    fresh = Redactor()
+    monkeypatch.setattr(resolver, "redactor", fresh)
+    secret = guardlib.resolve(ref, cache=None)
+    assert "demo-not-a-real-field-pw-9" in str(secret.reveal())
+    for value in FIELD_VALUES:
+        line = f"connecting with {value} now"
+        assert value not in fresh.scrub(line), value
+    assert fresh.scrub("user app on port 5432") == "user app on port 5432"  # short: left alone
