@@ -134,7 +134,7 @@ class OidcIssuers(Issuers):
         self._folder: Path | None = None
         self._lock = threading.Lock()
         #: the GitHub Actions jobs whose runner token endpoint is served (``runner.py``)
-        self.jobs = RunnerJobs(self)
+        self.jobs = RunnerJobs(self.mint)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def ensure_started(self) -> None:

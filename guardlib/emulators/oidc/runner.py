@@ -33,13 +33,11 @@ import hmac
 import secrets
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import protocol
-
-if TYPE_CHECKING:
-    from . import OidcIssuers
 
 RUNNER_HOST = "pipelines.actions.githubusercontent.com"
 API_VERSION = "2.0"
@@ -69,8 +67,9 @@ class RunnerJob:
 class RunnerJobs:
     """The jobs of one offline cloud, by URL path."""
 
-    def __init__(self, issuers: OidcIssuers) -> None:
-        self._issuers = issuers
+    def __init__(self, mint: Callable[..., str]) -> None:
+        """``mint(subject, audience, issuer=, lifetime=, claims=)``: the issuers' signer."""
+        self._mint = mint
         self._jobs: dict[str, RunnerJob] = {}
         self._lock = threading.Lock()
 
@@ -127,7 +126,7 @@ class RunnerJobs:
         owner = job.claims["repository_owner"]
         audience = audiences[0] if audiences and audiences[0] else f"https://github.com/{owner}"
         extra = {k: v for k, v in job.claims.items() if k != "sub"}
-        value = self._issuers.mint(
+        value = self._mint(
             job.subject, audience, issuer="github", lifetime=ID_TOKEN_LIFETIME, claims=extra
         )
         return 200, {"value": value}

@@ -33,74 +33,9 @@ Importing this package loads no SDK; builders import what they need when called.
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .. import OfflineCloud
-
-#: the repository and namespace the course's world uses (seed.COURSE trusts them)
-RUNNER = "github-actions"
-
-
-@dataclasses.dataclass(frozen=True)
-class Platform:
-    """One real runtime platform, or one official action's step on the GitHub runner."""
-
-    name: str  # the spec string
-    clouds: tuple[str, ...]  # the emulators it gives credentials for
-    description: str
-    sources: tuple[str, ...]  # where each variable it writes comes from
-    #: None if the offline cloud reproduces it; else why it cannot (``environment`` refuses)
-    offline_reason: str | None = None
-    #: what differs offline although it runs (an address no variable can move, ...)
-    offline_note: str | None = None
-    #: "module:function" building its environment, relative to this package
-    builder: str = ""
-    #: the subject is the job's or pod's OIDC ``sub``: "github", "kubernetes" or None (no OIDC)
-    subject_issuer: str | None = None
-
-    def build(self, job: Job) -> dict[str, str]:
-        if self.offline_reason is not None:
-            raise PlatformUnavailable(f"{self.name} cannot run offline: {self.offline_reason}")
-        module_name, _, function = self.builder.partition(":")
-        module = importlib.import_module(f"{__name__}.{module_name}")
-        built: dict[str, str] = getattr(module, function)(job)
-        return built
-
-
-class PlatformError(ValueError):
-    """A platform spec, identity or subject that cannot be honoured (the message says why)."""
-
-
-class UnknownPlatform(PlatformError):
-    pass
-
-
-class PlatformUnavailable(PlatformError):
-    pass
-
-
-@dataclasses.dataclass
-class Job:
-    """What a builder gets: the running cloud, who the process is and its OIDC subject."""
-
-    cloud: OfflineCloud
-    platform: Platform
-    identity: str | None
-    subject: str | None
-    audience: str | None = None
-    #: step inputs (``with:``) that override the defaults, for ``github-actions+STEP``
-    inputs: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    def served(self, name: str) -> bool:
-        """Whether this platform serves cloud ``name`` and its emulator runs."""
-        return name in self.platform.clouds and name in self.cloud.emulators
-
-    def emulator(self, name: str) -> Any:
-        return self.cloud.emulators[name]
-
+from .model import RUNNER, Job, Platform, PlatformError, PlatformUnavailable, UnknownPlatform
 
 _K8S = "kubernetes"
 _GH = "github"
@@ -386,7 +321,7 @@ def parse(spec: str) -> Platform:
 
 
 def environment(
-    cloud: OfflineCloud,
+    cloud: Any,
     spec: str,
     *,
     identity: str | None = None,
@@ -394,7 +329,8 @@ def environment(
     audience: str | None = None,
     inputs: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of a process on platform ``spec`` (see the module docstring), acting as
+    """The environment of a process on platform ``spec`` (see the module docstring) of the
+    running ``cloud`` (an :class:`~guardlib.emulators.OfflineCloud`), acting as
     ``identity`` (a seeded identity; for OIDC platforms the default is the identity the seed
     trusts for ``subject``). ``subject`` is the job's or pod's OIDC ``sub`` (required for
     ``github-actions``; a pod's default is ``system:serviceaccount:wallet:<identity>``);
@@ -403,9 +339,9 @@ def environment(
     platform = parse(spec)
     if platform.offline_reason is not None:
         raise PlatformUnavailable(f"{platform.name} cannot run offline: {platform.offline_reason}")
-    from . import _people
+    from ._people import resolve
 
-    identity, subject = _people.resolve(cloud, platform, identity, subject)
+    identity, subject = resolve(cloud, platform, identity, subject)
     job = Job(cloud, platform, identity, subject, audience, dict(inputs or {}))
     return platform.build(job)
 

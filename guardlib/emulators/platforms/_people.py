@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from . import PlatformError
+from .model import PlatformError
 
 if TYPE_CHECKING:
-    from .. import OfflineCloud
-    from . import Platform
+    from .model import Platform
 
 #: the Kubernetes namespace of the course's pods: a pod's subject is
 #: ``system:serviceaccount:wallet:<identity>`` unless one is given
@@ -20,12 +19,12 @@ def pod_subject(identity: str) -> str:
     return f"system:serviceaccount:{NAMESPACE}:{identity}"
 
 
-def known_identities(cloud: OfflineCloud) -> list[str]:
+def known_identities(cloud: Any) -> list[str]:
     names = set(cloud.identities) | {t.identity for t in cloud.trusts}
     return sorted(names)
 
 
-def check_identity(cloud: OfflineCloud, identity: str) -> None:
+def check_identity(cloud: Any, identity: str) -> None:
     """A clear error for an identity the seed never named (a typo), listing the known ones."""
     known = known_identities(cloud)
     if identity != "admin" and identity not in known:
@@ -34,7 +33,7 @@ def check_identity(cloud: OfflineCloud, identity: str) -> None:
 
 
 def resolve(
-    cloud: OfflineCloud, platform: Platform, identity: str | None, subject: str | None
+    cloud: Any, platform: Platform, identity: str | None, subject: str | None
 ) -> tuple[str | None, str | None]:
     """(identity, subject) for ``platform``, with defaults filled in and typos refused."""
     if identity is not None:

@@ -24,11 +24,11 @@ import uuid
 from typing import TYPE_CHECKING
 
 from ..kit.server import Handler, LoopbackHTTPServer, Response
-from . import PlatformError
+from .model import PlatformError
 from .wiring import wiring
 
 if TYPE_CHECKING:
-    from . import Job
+    from .model import Job
 
 #: EKS Pod Identity tokens carry this audience (docs: "Understand how EKS Pod Identity works")
 POD_IDENTITY_AUDIENCE = "pods.eks.amazonaws.com"

@@ -25,7 +25,7 @@ from ..kit.server import Handler, LoopbackHTTPServer, Response
 from .wiring import wiring
 
 if TYPE_CHECKING:
-    from . import Job
+    from .model import Job
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 #: the AKS webhook's projected token lives an hour (azure-workload-identity,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .wiring import wiring
 
 if TYPE_CHECKING:
-    from . import Job
+    from .model import Job
 
 
 def _metadata(job: Job) -> dict[str, str]:

@@ -19,11 +19,11 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import PlatformError
+from .model import PlatformError
 from .wiring import wiring
 
 if TYPE_CHECKING:
-    from . import Job
+    from .model import Job
 
 _FILE_COMMANDS = {
     "GITHUB_ENV": "set_env",

@@ -35,7 +35,7 @@ from ..kit.server import Handler, LoopbackHTTPServer, Response
 from .wiring import wiring
 
 if TYPE_CHECKING:
-    from . import Job
+    from .model import Job
 
 OAUTH_HOST = "oauth2.googleapis.com"
 _LOCK = threading.Lock()

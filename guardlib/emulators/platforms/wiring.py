@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import Job
+    from .model import Job
 
 
 def wiring(job: Job, *, all_clouds: bool = False, imds: bool = False) -> dict[str, str]:
