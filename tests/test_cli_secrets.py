@@ -375,3 +375,47 @@ def test_get_reveal_writes_binary_as_is_and_run_refuses_it(env_as: Any) -> None:
     assert result.returncode == INVALID_REFERENCE
     assert "BLOB: a binary secret cannot be an environment variable" in result.stderr
     assert "started" not in result.stdout and "demo-not-a-real" not in result.stderr
+
+
+# -- run --mask and the Redactor: one implementation of the spellings (issue 16) ------------------
+WEIRD = "demo pass/wörd+1&x=y"  # a space, '/', '+', '&', '=', and a non-ASCII letter
+CURL_LIKE = (
+    "import base64, os, re, sys, urllib.parse as up; v = os.environ['WEIRD'];"
+    "basic = base64.b64encode(('app:' + v).encode()).decode();"
+    "print('> GET /api HTTP/1.1'); print('> Authorization: Basic ' + basic);"  # curl -v
+    "print('form=' + up.urlencode({'password': v}));"  # '+' for spaces
+    "print('lower=' + re.sub('%[0-9A-F]{2}', lambda m: m.group().lower(), up.quote(v, safe='')));"
+    "print('query=' + up.quote_plus(v))"
+)
+
+
+def test_run_mask_catches_encoded_spellings_inside_longer_text(env_as: Any) -> None:
+    env = env_as("dev-app", GUARDLIB_REF_WEIRD="env://GL_WEIRD", GL_WEIRD=WEIRD)
+    result = guardlib("run", "--mask", "--", sys.executable, "-c", CURL_LIKE, env=env)
+    assert result.returncode == 0, result.stderr
+    import base64
+    import urllib.parse as up
+
+    basic = base64.b64encode(("app:" + WEIRD).encode()).decode()
+    for shown in (WEIRD, basic, basic[6:-2], up.quote_plus(WEIRD), up.quote(WEIRD, safe=""),
+                  up.quote(WEIRD, safe="").lower(), up.urlencode({"password": WEIRD})):  # fmt: skip
+        assert shown not in result.stdout, shown
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("> Authorization: Basic ") and "**********" in lines[1]
+    assert lines[2] == "form=password=**********"
+    assert lines[3] == "lower=**********" and lines[4] == "query=**********"
+
+
+def test_run_mask_masks_every_spelling_the_redactor_knows(env_as: Any) -> None:
+    """The child prints each spelling guardlib.redact.scrubber.spellings lists: run --mask
+    masks them all, because it uses that very function."""
+    child = (
+        "import os; from guardlib.redact.scrubber import spellings;"
+        "[print('<' + s + '>') for s in sorted(spellings(os.environ['WEIRD']))]"
+    )
+    env = env_as("dev-app", GUARDLIB_REF_WEIRD="env://GL_WEIRD", GL_WEIRD=WEIRD)
+    result = guardlib("run", "--mask", "--", sys.executable, "-c", child, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) > 10
+    assert all(line == "<**********>" for line in lines), lines

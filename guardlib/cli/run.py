@@ -9,7 +9,9 @@ environment block, never in a file, and never in ``os.environ`` of this process.
 
 With ``mask=True`` the child's stdout and stderr go through pipes, and every resolved value
 (and the spellings it takes when a program prints it: JSON/``repr`` escapes, percent-encoding,
-base64) is replaced by ``**********`` before it reaches the terminal. Output is streamed
+base64 -- the very spellings :class:`guardlib.redact.Redactor` masks, one implementation in
+:func:`guardlib.redact.scrubber.spellings`) is replaced by ``**********`` before it reaches
+the terminal. Output is streamed
 chunk by chunk; only a tail that could be the beginning of a value is held back until the
 next chunk shows whether it is one. Without ``mask`` the child inherits the terminal.
 
@@ -21,9 +23,7 @@ already delivered to the whole foreground process group, so it is not sent a sec
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -34,7 +34,6 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote
 
 from guardlib.cli.exit_codes import (
     EXIT_CANNOT_EXECUTE,
@@ -44,37 +43,30 @@ from guardlib.cli.exit_codes import (
     error_line,
     exit_code_for,
 )
+from guardlib.errors import RedactionError
+from guardlib.redact.scrubber import MIN_LENGTH
+from guardlib.redact.scrubber import spellings as shared_spellings
 from guardlib.secret import MASK
 
-#: values shorter than this are not masked (they would turn every log line to stars);
-#: the same floor as guardlib.redact.Redactor, which refuses them too.
-MIN_MASK_LENGTH = 6
+#: values shorter than this are not masked (they would turn every log line to stars):
+#: guardlib.redact's floor, which refuses them too
+MIN_MASK_LENGTH = MIN_LENGTH
 
 
 def spellings(value: str | bytes) -> set[bytes]:
-    """The byte strings under which ``value`` shows up in a program's output: as it is, and
-    escaped the ways programs commonly print it (JSON, ``repr``, percent-encoding, base64)."""
-    raw = value if isinstance(value, bytes) else value.encode("utf-8")
-    forms = {raw}
+    """The byte strings under which ``value`` shows up in a program's output: exactly the
+    spellings :class:`guardlib.redact.Redactor` masks (:func:`guardlib.redact.scrubber.spellings`
+    -- JSON/``repr`` escapes, percent-encoding with ``+`` or ``%20`` and either case of escape,
+    hex, base64 and URL-safe base64, also inside a longer base64 text such as a ``Basic`` auth
+    header), as UTF-8, plus the raw bytes of a binary value. Empty for a value too short to
+    mask."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None:
-        for escaped in (
-            json.dumps(text)[1:-1],
-            json.dumps(text, ensure_ascii=False)[1:-1],
-            repr(text)[1:-1],
-            quote(text, safe=""),
-            quote(text),
-        ):
-            forms.add(escaped.encode("utf-8"))
-    else:
-        forms.add(repr(raw)[2:-1].encode("ascii"))
-    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
-        forms.add(encoded)
-        forms.add(encoded.rstrip(b"="))
-    return {f for f in forms if len(f) >= MIN_MASK_LENGTH}
+        forms = {form.encode("utf-8", "surrogatepass") for form in shared_spellings(value)}
+    except RedactionError:
+        return set()
+    if isinstance(value, bytes):
+        forms.add(value)
+    return forms
 
 
 class StreamMasker:
