@@ -1,4 +1,5 @@
-"""The environments agree: environment.yml == binder/environment.yml == guardlib[all]."""
+"""The environments agree: environment.yml == binder/environment.yml == guardlib[all]; a learner's
+install (course.py's first command) is the light one, without test, docs or hub tools."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import tomllib
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
+LEARNER = {"aws", "azure", "gcp", "vault", "course"}
+DEVELOPER = {"test", "docs"}
+OUTSIDE_ALL = {
+    "hub"
+}  # the facilitator's one-machine hub; Binder's and the chart's hubs are their own
 
 
 def _pyproject() -> dict:
@@ -19,7 +25,7 @@ def _all_requirements() -> dict[str, Requirement]:
     project = _pyproject()["project"]
     reqs = [Requirement(r) for r in project["dependencies"]]
     for extra, items in project["optional-dependencies"].items():
-        if extra != "all":
+        if extra not in {"all"} | OUTSIDE_ALL:
             reqs += [Requirement(r) for r in items]
     out: dict[str, Requirement] = {}
     for req in reqs:
@@ -66,7 +72,9 @@ def test_environment_lists_exactly_guardlib_all_with_the_same_pins() -> None:
 
 
 def test_every_requirement_is_bounded() -> None:
-    for name, req in _all_requirements().items():
+    extras = _pyproject()["project"]["optional-dependencies"]
+    hub = {Requirement(r).name: Requirement(r) for x in OUTSIDE_ALL for r in extras[x]}
+    for name, req in {**_all_requirements(), **hub}.items():
         ops = {spec.operator for spec in req.specifier}
         assert ops & {">=", "~=", "=="} and ops & {"<", "~=", "=="}, f"{name} needs bounds"
 
@@ -74,7 +82,42 @@ def test_every_requirement_is_bounded() -> None:
 def test_all_extra_covers_every_other_extra() -> None:
     extras = _pyproject()["project"]["optional-dependencies"]
     (all_req,) = extras["all"]
-    assert set(Requirement(all_req).extras) == set(extras) - {"all"}
+    assert set(Requirement(all_req).extras) == set(extras) - {"all"} - OUTSIDE_ALL
+    assert set(extras) == LEARNER | DEVELOPER | OUTSIDE_ALL | {"all"}
+
+
+def test_the_learner_install_has_no_test_docs_or_hub_tool() -> None:
+    """course.py's first command installs the learner extras; what only tests, the site or a hub
+    need waits for `course.py test` (or the hub's own install)."""
+    extras = _pyproject()["project"]["optional-dependencies"]
+    learner = {Requirement(r).name.lower() for x in LEARNER for r in extras[x]}
+    for tool in (
+        "pytest",
+        "nbval",
+        "ruff",
+        "mypy",
+        "hypothesis",
+        "playwright",
+        "mkdocs",
+        "jupyter-repo2docker",
+        "jupyterhub",
+        "jsonschema",
+    ):
+        assert tool not in learner, tool
+    # moto's server without moto[server]'s cfn-lint, sympy and networkx
+    (moto,) = [Requirement(r) for r in extras["aws"] if r.startswith("moto")]
+    assert "server" not in moto.extras and "all" not in moto.extras
+    assert {"flask", "flask-cors"} <= {Requirement(r).name.lower() for r in extras["aws"]}
+    course = (ROOT / "course.py").read_text()
+    assert 'LEARNER_EXTRAS = "aws,azure,gcp,vault,course"' in course
+
+
+def test_spdx_license_and_a_setuptools_that_reads_it() -> None:
+    project = _pyproject()
+    assert project["project"]["license"] == "MIT"
+    (setuptools,) = project["build-system"]["requires"]
+    assert Requirement(setuptools).specifier.contains("77.0.3")
+    assert not Requirement(setuptools).specifier.contains("76.9")
 
 
 def test_postbuild_installs_the_package_without_deps() -> None:

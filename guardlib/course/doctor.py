@@ -16,7 +16,6 @@ from importlib import metadata
 PACKAGES: tuple[tuple[str, str, str], ...] = (
     ("python-dotenv", ".env files (chapter 03)", "core"),
     ("jupyterlab", "the course itself", "course"),
-    ("nbval", "checking the notebooks", "course"),
     ("detect-secrets", "the leak scanner (chapter 01)", "course"),
     ("azure-identity", "Azure credentials (chapter 06)", "azure"),
     ("azure-keyvault-secrets", "Azure Key Vault (chapter 06)", "azure"),
