@@ -161,3 +161,104 @@ def test_check_env_other_files_and_errors(tmp_path: Path) -> None:
     result = guardlib("check-env", "--env", "broken.env", "--example", "template", cwd=tmp_path)
     assert result.returncode == 2 and "broken.env" in result.stderr
     assert "demo-not-a-real" not in result.stderr
+
+
+# -- issue 16: unreadable files, hidden folders, the allow-list by default, --history ----------
+GITHUB = "gh" + "p_" + "Q7dE" * 9  # built at run time: this file scans clean
+
+
+def test_a_merge_conflicted_notebook_is_reported_and_the_scan_goes_on(repo: Path) -> None:
+    (repo / "explore.ipynb").write_text(
+        '{\n<<<<<<< HEAD\n"cells": []\n=======\n"cells": [1]\n>>>>>>> main\n}\n'
+    )
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "ci.yml").write_text(f"env:\n  GH_TOKEN: {GITHUB}\n")
+    result = guardlib("scan", ".", "--no-allowlist", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        "explore.ipynb: Unreadable file: not valid notebook JSON (merge-conflict markers); "
+        "it was not fully scanned: fix it and scan again" in lines
+    )
+    assert any(line.startswith(".github/workflows/ci.yml:2: GitHub Token [sha1 ") for line in lines)
+    assert "1 file(s) could not be read fully" in result.stderr
+    assert GITHUB not in result.stdout + result.stderr
+
+
+def test_an_unreadable_file_alone_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    result = guardlib("scan", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("broken.ipynb: Unreadable file")
+    assert "0 potential secret(s) found (1 file(s) could not be read fully)" in result.stderr
+
+
+def test_the_allowlist_in_the_current_folder_is_used_by_default(tmp_path: Path) -> None:
+    (tmp_path / "settings.py").write_text(f'TOKEN = "{GITHUB}"\n')
+    result = guardlib("scan", ".", cwd=tmp_path)
+    assert result.returncode == 1 and "settings.py:1: GitHub Token" in result.stdout
+    (tmp_path / ".secrets-allowlist").write_text(f"# demo values\n{GITHUB}\n")
+    result = guardlib("scan", ".", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "allow-list: .secrets-allowlist (1 demo values)" in result.stderr
+    result = guardlib("scan", ".", "--no-allowlist", cwd=tmp_path)
+    assert result.returncode == 1
+
+
+def test_history_finds_a_key_deleted_on_another_branch(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "app.py").write_text("print('hello')\n")
+    git(repo, "add", "app.py")
+    git(repo, "commit", "-q", "-m", "start")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "config").mkdir()
+    (repo / "config" / "settings.py").write_text(f'import os\nTOKEN = "{GITHUB}"\n')
+    git(repo, "add", "config/settings.py")
+    git(repo, "commit", "-q", "-m", "add settings")
+    leak = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                          text=True, check=True).stdout.strip()  # fmt: skip
+    (repo / "config" / "settings.py").write_text("import os\nTOKEN = os.environ['TOKEN']\n")
+    git(repo, "commit", "-q", "-am", "read it from the environment")
+    git(repo, "checkout", "-q", "main")
+
+    result = guardlib("scan", ".", cwd=repo)
+    assert result.returncode == 0, result.stdout  # the work tree is clean
+    result = guardlib("scan", ".", "--history", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == [
+        f"config/settings.py:2 (commit {leak[:12]}): GitHub Token [sha1 "
+        + hashlib.sha1(GITHUB.encode()).hexdigest()[:12]
+        + "]"  # noqa: S324
+    ]
+    assert GITHUB not in result.stdout + result.stderr
+
+    # a baseline written with --history accepts it
+    result = guardlib("scan", ".", "--history", "--write-baseline", "base.json", cwd=repo)
+    assert result.returncode == 0 and GITHUB not in (repo / "base.json").read_text()
+    result = guardlib("scan", ".", "--history", "--baseline", "base.json", cwd=repo)
+    assert result.returncode == 0, result.stdout
+
+
+def test_history_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
+    result = guardlib("scan", ".", "--history", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "not a git repository" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_exit_codes_are_documented_alike() -> None:
+    """The README's table, exit_codes.py and `scan --help` say the same about scan's codes."""
+    from guardlib.cli import exit_codes
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "| 1 | `scan` found something (an unreadable file too);" in readme
+    assert "(an unreadable file too)" in exit_codes.__doc__
+    assert exit_codes.EXIT_FOUND == 1 and exit_codes.EXIT_USAGE == 2
+    result = subprocess.run([*GUARDLIB, "scan", "--help"], capture_output=True, text=True,
+                            timeout=60, check=True)  # fmt: skip
+    help_text = " ".join(result.stdout.split())
+    assert "1 found something, an unreadable file too (scan)" in help_text
+    assert "reported as unreadable; the scan goes on" in help_text

@@ -101,20 +101,38 @@ def _parser() -> argparse.ArgumentParser:
     scan = _subparser(
         sub,
         "scan",
-        "find hardcoded secrets, .env files git would commit, and credentials in notebook "
-        "outputs (detect-secrets underneath); values are never printed",
-        "  guardlib scan . --allowlist .secrets-allowlist\n"
+        "find hardcoded secrets, .env files git would commit, and credentials in notebooks, "
+        "IPython history and git history (detect-secrets and guardlib's own detectors); values "
+        "are never printed",
+        "  guardlib scan .                              # reads ./.secrets-allowlist if there\n"
+        "  guardlib scan . --history                    # and every commit, all branches\n"
+        "  guardlib scan ~/.ipython/profile_default/history.sqlite\n"
         "  guardlib scan . --write-baseline .secrets.baseline   # accept what is there now\n"
         "  guardlib scan . --baseline .secrets.baseline         # report only new findings\n\n"
         "Each finding names the file, line and kind, with a SHA-1 fingerprint, never the value.\n"
+        "Hidden folders are read (.github, .ipynb_checkpoints), not .git internals or caches;\n"
+        "notebooks part by part (sources, outputs, metadata, widget state, papermill\n"
+        "parameters); IPython history databases by session and line.\n"
         "A .env file that git tracks or does not ignore is reported, and never written to a\n"
         "baseline: fix it (rotate, git rm --cached, .gitignore). Both baseline files are\n"
-        "skipped by the scan (their hashes look like secrets).",
+        "skipped by the scan (their hashes look like secrets). A file that cannot be parsed\n"
+        "or read (a merge-conflicted notebook) is reported as unreadable; the scan goes on.",
         help_epilog(0, 1, 2),
     )
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     scan.add_argument(
-        "--allowlist", type=Path, metavar="FILE", help="allowed demo values, one per line"
+        "--allowlist",
+        type=Path,
+        metavar="FILE",
+        help="allowed demo values, one per line (default: ./.secrets-allowlist if present)",
+    )
+    scan.add_argument(
+        "--no-allowlist", action="store_true", help="do not read ./.secrets-allowlist"
+    )
+    scan.add_argument(
+        "--history",
+        action="store_true",
+        help="also scan every blob in the git history (all refs), reported with its commit",
     )
     scan.add_argument(
         "--baseline",
@@ -250,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             allowlist=args.allowlist,
             baseline=args.baseline,
             write_baseline=args.write_baseline,
+            history=args.history,
+            no_allowlist=args.no_allowlist,
         )
     if args.command == "check-env":
         from .check_env import main as check_env_main

@@ -4,7 +4,8 @@ Exit codes (the same for every subcommand):
 
 ====  ===============================================================================
 0     success (``scan``: nothing found; ``check-env``: no key missing)
-1     ``scan`` found something; ``check-env``: keys are missing; ``doctor``: a problem
+1     ``scan`` found something (an unreadable file too); ``check-env``: keys are missing;
+      ``doctor``: a problem
 2     usage error: bad arguments, or a file that does not exist or cannot be read
 65    ``InvalidReference``: not a reference guardlib understands, or an unusable
       mapping (bad TOML, no table for the environment, an entry that is not a reference)
@@ -40,7 +41,8 @@ EXIT_INTERRUPTED = 130
 #: code -> meaning, for the ``--help`` epilogs
 _MEANINGS = {
     0: "success",
-    1: "found something (scan), keys missing (check-env), a problem (doctor)",
+    1: "found something, an unreadable file too (scan), keys missing (check-env), "
+    "a problem (doctor)",
     2: "usage error, or a file that does not exist or cannot be read",
     65: "InvalidReference (or an unusable mapping)",
     66: "SecretNotFound",

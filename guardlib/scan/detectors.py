@@ -1,0 +1,119 @@
+"""The detection engine: detect-secrets' plugins and filters, plus guardlib's own patterns
+(:mod:`guardlib.scan.patterns`) for the kinds detect-secrets does not know, minus decoys.
+
+detect-secrets is imported only when a scan starts (``import guardlib`` stays light), and its
+settings are entered once per scan (entering them per file rebuilds every plugin).
+A :class:`Hit` keeps the value in memory only long enough to apply the allow-list and the
+decoy rules; what leaves this module is a :class:`~guardlib.scan.findings.Finding`, which
+holds the SHA-1 fingerprint and never the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from .findings import allowed, fingerprint
+from .patterns import find_patterns, is_decoy
+
+#: kinds that say "looks random" or "named like a secret", not which credential it is
+GENERIC_KINDS = frozenset(
+    {"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword"}
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    line: int
+    kind: str
+    fingerprint: str
+    value: str = dataclasses.field(repr=False, compare=False)
+
+
+class Engine:
+    """One scan's detectors: ``with Engine(allow) as engine: engine.file_hits(path)``."""
+
+    def __init__(self, allow: Iterable[str] = ()) -> None:
+        self.allow = frozenset(allow)
+        self._stack = ExitStack()
+        #: values the last call dropped as allowed or decoys (a notebook's raw pass skips them)
+        self.dropped: list[str] = []
+
+    def __enter__(self) -> Engine:
+        from detect_secrets.settings import default_settings
+
+        self._stack.enter_context(default_settings())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    # -- detect-secrets ---------------------------------------------------------------------
+    def _ds_file(self, path: Path) -> Iterator[tuple[int, str, str]]:
+        """detect-secrets' own file scan, exactly as ``detect-secrets scan`` runs it on this
+        file (its YAML and INI transformers pick the file by name)."""
+        from detect_secrets.core.scan import scan_file
+
+        for secret in scan_file(str(path)):
+            yield secret.line_number, secret.type, secret.secret_value or ""
+
+    def _ds_lines(self, lines: list[str], name: str) -> Iterator[tuple[int, str, str]]:
+        """detect-secrets' line plugins and filters on lines held in memory; ``name`` is a
+        pseudo file name whose extension picks the keyword detector's language rules."""
+        from detect_secrets.core.scan import _process_line_based_plugins
+
+        numbered = list(enumerate(lines, start=1))
+        for secret in _process_line_based_plugins(lines=numbered, filename=name):
+            yield secret.line_number, secret.type, secret.secret_value or ""
+
+    # -- both, merged -------------------------------------------------------------------------
+    def _merge(
+        self, found: Iterable[tuple[int, str, str]], lines: list[str], name: str
+    ) -> list[Hit]:
+        """detect-secrets' hits and guardlib's, one per value: where two overlap on a line (one
+        value holds the other), the specific kind (``GitHub Token``) wins over a generic one
+        (``Base64 High Entropy String``), and the whole token over a part of it."""
+        candidates = [*found, *find_patterns(lines, name)]
+        # specific kinds first, and the longest value first among them: detect-secrets' GitHub
+        # detector captures only the prefix ("ghp"), so every GitHub token would share one
+        # fingerprint (and one baseline entry would accept them all)
+        candidates.sort(key=lambda c: (c[1] in GENERIC_KINDS, -len(c[2])))
+        hits: list[Hit] = []
+        for line, kind, value in candidates:
+            if not value or any(
+                h.line == line and (value in h.value or h.value in value) for h in hits
+            ):
+                continue
+            hits.append(Hit(line, kind, fingerprint(value), value))
+        kept = []
+        self.dropped = []
+        for hit in hits:
+            text = lines[hit.line - 1] if 0 < hit.line <= len(lines) else ""
+            if allowed(hit.value, self.allow) or is_decoy(hit.value, text):
+                self.dropped.append(hit.value)
+                continue
+            kept.append(hit)
+        return sorted(kept, key=lambda h: (h.line, h.kind, h.fingerprint))
+
+    def file_hits(self, path: Path, text: str) -> list[Hit]:
+        """A file on disk: detect-secrets' file scan plus guardlib's patterns on ``text``."""
+        lines = text.splitlines()
+        return self._merge(self._ds_file(path), lines, path.name)
+
+    def line_hits(self, lines: list[str], name: str = "chunk.txt") -> list[Hit]:
+        """Lines held in memory (a notebook cell, a history entry)."""
+        if not any(line.strip() for line in lines):
+            self.dropped = []
+            return []
+        return self._merge(self._ds_lines(lines, name), lines, name)
+
+
+def settings_document() -> dict[str, Any]:
+    """detect-secrets' ``plugins_used`` and ``filters_used`` for a baseline."""
+    from detect_secrets.settings import default_settings, get_settings
+
+    with default_settings():
+        return dict(get_settings().json())
