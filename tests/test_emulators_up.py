@@ -68,8 +68,10 @@ def test_an_unknown_format_is_refused_naming_the_choices() -> None:
 
 
 def test_the_course_seed_is_the_default_and_none_is_empty(tmp_path: Path) -> None:
-    assert seed_argument(None) is COURSE
-    assert seed_argument("course") is COURSE
+    course = seed_argument("course")
+    assert seed_argument(None) == course
+    assert {**course, "trusts": COURSE["trusts"]} == COURSE  # COURSE, and the cluster's pods
+    assert {t["issuer"] for t in course["trusts"][len(COURSE["trusts"]) :]} == {"kubernetes"}
     assert COURSE["secrets"] == DEV_PROD["secrets"]
     assert seed_argument("none") is None
     assert seed_argument(str(tmp_path / "seed.json")) == str(tmp_path / "seed.json")

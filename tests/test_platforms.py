@@ -19,16 +19,10 @@ import requests
 from guardlib import emulators
 from guardlib.emulators import platforms
 from guardlib.emulators.seed import COURSE
-from guardlib.emulators.up import in_subprocess
+from guardlib.emulators.up import in_subprocess, seed_argument
 
 DEV_VALUE = COURSE["secrets"]["dev-api-key"]["value"]
-#: the cluster's service accounts, trusted for AWS and Azure (GKE needs no token file)
-POD_TRUSTS = [
-    {"identity": name, "issuer": "kubernetes", "subject": f"system:serviceaccount:wallet:{name}",
-     "clouds": ["aws", "azure"]}
-    for name in ("prod-app", "dev-app")
-]  # fmt: skip
-SEED = {**COURSE, "trusts": [*COURSE["trusts"], *POD_TRUSTS]}
+SEED = seed_argument("course")  # COURSE and the cluster's pods (platforms.POD_TRUSTS)
 
 # Each reads the secrets named in argv with the SDK's default chain, one line per secret:
 # "<name> read" or "<name> refused <code>". Never a value.
@@ -323,3 +317,20 @@ def test_cli_up_on_ec2_in_another_process(tmp_path: Path, fresh_python) -> None:
                        tmp_path) as env:  # fmt: skip
         assert "AWS_ACCESS_KEY_ID" not in env
         assert fresh_python(SCRIPTS["aws"], env, "dev-api-key") == ["dev-api-key read"]
+
+
+def test_cli_up_as_a_pod_of_the_course_cluster(tmp_path: Path, fresh_python) -> None:
+    """The default seed trusts the course cluster's pods: eks-irsa reads prod as prod-app."""
+    with in_subprocess(["--only", "aws", "--platform", "eks-irsa", "--identity", "prod-app"],
+                       tmp_path) as env:  # fmt: skip
+        assert Path(env["AWS_WEB_IDENTITY_TOKEN_FILE"]).is_file()
+        assert fresh_python(SCRIPTS["aws"], env, "prod-api-key", "dev-api-key") == [
+            "prod-api-key read",
+            "dev-api-key refused AccessDeniedException",
+        ]
+
+
+def test_cli_a_runner_job_needs_its_subject() -> None:
+    missing = _cli("up", "--only", "aws", "--platform", "github-actions")
+    assert missing.returncode == 2 and "--oidc-subject" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -66,12 +66,14 @@ def render_env(env: dict[str, str], fmt: str = "sh") -> str:
 
 def seed_argument(seed: str | None) -> object:
     """What ``start(seed=...)`` gets for a ``--seed`` argument: ``course`` (the default) is the
-    notebooks' dev/prod world with its CI trusts (``seed.COURSE``), ``none`` nothing, anything
-    else a JSON or TOML file."""
+    notebooks' dev/prod world with its CI trusts (``seed.COURSE``) and the course cluster's pods
+    (``platforms.POD_TRUSTS``, for ``eks-irsa``, ``eks-pod-identity``, ``aks-workload-identity``),
+    ``none`` nothing, anything else a JSON or TOML file."""
+    from .platforms import POD_TRUSTS
     from .seed import COURSE
 
     if seed is None or seed == "course":
-        return COURSE
+        return {**COURSE, "trusts": [*COURSE["trusts"], *POD_TRUSTS]}
     if seed == "none":
         return None
     return seed

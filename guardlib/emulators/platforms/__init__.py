@@ -40,6 +40,16 @@ from .model import RUNNER, Job, Platform, PlatformError, PlatformUnavailable, Un
 _K8S = "kubernetes"
 _GH = "github"
 
+#: The course cluster's pods (namespace ``wallet``): service account ``prod-app`` may become
+#: ``prod-app`` and ``dev-app`` ``dev-app`` on AWS (IRSA, Pod Identity) and Azure (AKS
+#: workload identity). GKE pods need no trust (the GKE metadata server). ``emulators up``'s
+#: ``course`` seed adds these to ``seed.COURSE``'s CI trusts.
+POD_TRUSTS: list[dict[str, Any]] = [
+    {"identity": name, "issuer": _K8S, "subject": f"system:serviceaccount:wallet:{name}",
+     "clouds": ["aws", "azure"]}
+    for name in ("prod-app", "dev-app")
+]  # fmt: skip
+
 PLATFORMS: dict[str, Platform] = {
     p.name: p
     for p in (
@@ -348,6 +358,7 @@ def environment(
 
 __all__ = [
     "PLATFORMS",
+    "POD_TRUSTS",
     "STEPS",
     "Job",
     "Platform",
