@@ -28,7 +28,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +54,9 @@ class LoadReport:
     loaded: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()  # already set in the environment and override=False
     overridden: tuple[str, ...] = ()  # already set, replaced because override=True
-    without_value: tuple[str, ...] = ()  # a bare ``KEY`` line: python-dotenv sets nothing
+    #: line numbers of lines without ``=`` (python-dotenv sets nothing for them). By number
+    #: only: such a line may be a token pasted alone, so its text is never repeated.
+    bare_lines: tuple[int, ...] = ()
     disabled: bool = False  # PYTHON_DOTENV_DISABLED is set: python-dotenv loaded nothing
 
     def __str__(self) -> str:
@@ -68,8 +70,8 @@ class LoadReport:
         if self.overridden:
             lines.append(f"  replaced existing values: {keys(self.overridden)}")
         lines.append(f"  skipped, already set: {keys(self.skipped)}")
-        if self.without_value:
-            lines.append(f"  no value (bare key, ignored): {keys(self.without_value)}")
+        if self.bare_lines:
+            lines.append(f"  ignored, no '=' (a value alone?): {_line_list(self.bare_lines)}")
         return "\n".join(lines)
 
 
@@ -243,12 +245,11 @@ def load_env_file(
     loaded: list[str] = []
     skipped: list[str] = []
     overridden: list[str] = []
-    without_value: list[str] = []
     for key, value in values.items():
+        if value is None:
+            continue  # a line without '=': reported by its line number only
         if key in before and not override:
             skipped.append(key)
-        elif value is None:
-            without_value.append(key)
         else:
             loaded.append(key)
             if key in before:
@@ -270,7 +271,7 @@ def load_env_file(
         loaded=tuple(loaded),
         skipped=tuple(skipped),
         overridden=tuple(overridden),
-        without_value=tuple(without_value),
+        bare_lines=_bare_lines(text, values),
     )
 
 
@@ -340,10 +341,15 @@ def git_status(path: str | os.PathLike[str] = ".env") -> GitStatus:
 
 @dataclass(frozen=True)
 class ExampleComparison:
-    """Keys of ``.env`` against the committed ``.env.example`` (keys only, never values)."""
+    """Keys of ``.env`` against the committed ``.env.example`` (keys only, never values).
+
+    A line without ``=`` is no key: it may be a token pasted alone, so it is named by its line
+    number (``bare_lines``, ``example_bare_lines``), never by its text."""
 
     missing: tuple[str, ...]  # in .env.example, not in .env: your app will fail to start
     extra: tuple[str, ...]  # in .env, not in .env.example: document them for your teammates
+    bare_lines: tuple[int, ...] = ()  # lines of .env without '='
+    example_bare_lines: tuple[int, ...] = ()  # lines of .env.example without '='
 
     @property
     def ok(self) -> bool:
@@ -353,7 +359,13 @@ class ExampleComparison:
         def keys(names: tuple[str, ...]) -> str:
             return ", ".join(names) if names else "(none)"
 
-        return f"missing from .env: {keys(self.missing)}\nnot in .env.example: {keys(self.extra)}"
+        text = f"missing from .env: {keys(self.missing)}\nnot in .env.example: {keys(self.extra)}"
+        if self.bare_lines:
+            text += f"\n.env lines without '=' (ignored): {_line_list(self.bare_lines)}"
+        if self.example_bare_lines:
+            text += (f"\n.env.example lines without '=' (ignored): "
+                     f"{_line_list(self.example_bare_lines)}")  # fmt: skip
+        return text
 
 
 @forget_locals
@@ -363,10 +375,40 @@ def compare_with_example(
     *,
     encoding: str = "utf-8",
 ) -> ExampleComparison:
-    """Compare the keys of ``env_path`` and ``example_path`` (both parsed by python-dotenv)."""
+    """Compare the keys of ``env_path`` and ``example_path`` (both parsed by python-dotenv).
+    Lines without ``=`` are no keys: they are reported by line number only."""
     env_keys = read_env_file(env_path, encoding=encoding, interpolate=False)
     example_keys = read_env_file(example_path, encoding=encoding, interpolate=False)
+    env_bare = _bare_lines(_read_text(env_path, encoding), env_keys)
+    example_bare = _bare_lines(_read_text(example_path, encoding), example_keys)
+    env_set = {k for k, v in env_keys.items() if v is not None}
+    example_set = {k for k, v in example_keys.items() if v is not None}
     return ExampleComparison(
-        missing=tuple(k for k in example_keys if k not in env_keys),
-        extra=tuple(k for k in env_keys if k not in example_keys),
+        missing=tuple(k for k in example_keys if k in example_set and k not in env_set),
+        extra=tuple(k for k in env_keys if k in env_set and k not in example_set),
+        bare_lines=env_bare,
+        example_bare_lines=example_bare,
     )
+
+
+def _line_list(numbers: tuple[int, ...]) -> str:
+    return ", ".join(f"line {n}" for n in numbers)
+
+
+def _bare_lines(text: str, values: Mapping[str, str | None]) -> tuple[int, ...]:
+    """The line numbers of the lines without ``=`` whose key python-dotenv left unset
+    (``values[key] is None``), from python-dotenv's own parser."""
+    from dotenv.parser import parse_stream
+
+    bare = {key for key, value in values.items() if value is None}
+    if not bare:
+        return ()
+    lines = [_first_line(b.original.string, b.original.line) for b in parse_stream(
+             io.StringIO(text)) if not b.error and b.key in bare and b.value is None]  # fmt: skip
+    return tuple(sorted(set(lines)))
+
+
+def _first_line(original: str, line: int) -> int:
+    """python-dotenv's binding starts at the blank lines before it: skip them."""
+    lead = len(original) - len(original.lstrip())
+    return line + original[:lead].count("\n")

@@ -51,7 +51,7 @@ def test_load_reports_keys_never_values(folder: Path, restore_environ: None) -> 
     path.write_text(f"GUARD_A={VALUE}\nexport GUARD_B='quoted value'\n# comment\nGUARD_C\n")
     report = load_env_file(path)
     assert report.loaded == ("GUARD_A", "GUARD_B")
-    assert report.without_value == ("GUARD_C",)
+    assert report.bare_lines == (4,)
     assert report.skipped == ()
     assert os.environ["GUARD_A"] == VALUE
     assert os.environ["GUARD_B"] == "quoted value"
@@ -254,3 +254,47 @@ def test_git_status_in_a_subfolder(folder: Path) -> None:
     sub = folder / "service"
     sub.mkdir()
     assert git_status(sub / ".env").safe
+
+
+TOKEN_ALONE = "ghp_demoNotARealToken0123456789abcdefABCD"  # a token pasted without NAME=
+
+
+def test_a_line_without_equals_is_named_by_number_never_text(
+    folder: Path, restore_environ: None
+) -> None:
+    """Issue 16: a .env line that holds a token alone is reported by line number only."""
+    path = folder / ".env"
+    path.write_text(f"GUARD_A={VALUE}\n\n{TOKEN_ALONE}\nexport {TOKEN_ALONE}x\nGUARD_B=ok-value\n")
+    report = load_env_file(path)
+    assert report.loaded == ("GUARD_A", "GUARD_B")
+    assert report.bare_lines == (3, 4)
+    for shown in (str(report), repr(report)):
+        assert TOKEN_ALONE not in shown and VALUE not in shown
+        assert "ghp_" not in shown
+    assert "line 3, line 4" in str(report)
+    assert TOKEN_ALONE not in os.environ
+
+
+def test_compare_with_example_names_bare_lines_by_number(folder: Path) -> None:
+    (folder / ".env").write_text(f"GUARD_A={VALUE}\n{TOKEN_ALONE}\n")
+    (folder / ".env.example").write_text("GUARD_A=\nGUARD_B=\nghp_demoExampleTokenAlone99\n")
+    result = compare_with_example(folder / ".env", folder / ".env.example")
+    assert result.missing == ("GUARD_B",)
+    assert result.extra == ()
+    assert result.bare_lines == (2,) and result.example_bare_lines == (3,)
+    for shown in (str(result), repr(result)):
+        assert "ghp_" not in shown and VALUE not in shown
+    assert ".env lines without '=' (ignored): line 2" in str(result)
+
+
+def test_check_env_cli_never_prints_a_token_alone(folder: Path) -> None:
+    import subprocess
+    import sys
+
+    (folder / ".env").write_text(f"GUARD_A={VALUE}\n{TOKEN_ALONE}\n")
+    (folder / ".env.example").write_text("GUARD_A=\n")
+    out = subprocess.run([sys.executable, "-m", "guardlib", "check-env", "--env",
+                          str(folder / ".env"), "--example", str(folder / ".env.example")],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "ghp_" not in out.stdout + out.stderr and VALUE not in out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
