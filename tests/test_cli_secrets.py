@@ -419,3 +419,20 @@ def test_run_mask_masks_every_spelling_the_redactor_knows(env_as: Any) -> None:
     lines = result.stdout.splitlines()
     assert len(lines) > 10
     assert all(line == "<**********>" for line in lines), lines
+
+
+def test_run_takes_any_table_and_names_the_tables_when_absent(env_as: Any, tmp_path: Path) -> None:
+    """Issue 17: ``-e NAME`` is any table of the mapping."""
+    path = tmp_path / "staging.toml"
+    path.write_text('[dev]\nAPI_KEY = "aws-sm://dev-api-key"\n'
+                    '[staging]\nAPI_KEY = "gcp-sm://guard-demo/dev-api-key"\n')  # fmt: skip
+    show = "import os; print(len(os.environ['API_KEY']))"
+    result = guardlib("run", "--map", str(path), "-e", "staging", "--", sys.executable, "-c",
+                      show, env=env_as())  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(len(DEV))
+    result = guardlib("run", "--map", str(path), "-e", "qa", "--", sys.executable, "-c", show,
+                      env=env_as())  # fmt: skip
+    assert result.returncode == INVALID_REFERENCE
+    assert "no [qa] table (it has: dev, staging)" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""

@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "--environment",
         "-e",
         metavar="NAME",
-        help="the mapping's table: dev, test or prod (default: $GUARDLIB_ENV, else dev)",
+        help="any table of the mapping: dev, prod, staging ... (default: $GUARDLIB_ENV, else dev)",
     )
     run.add_argument(
         "--mask",

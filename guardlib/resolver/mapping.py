@@ -1,4 +1,4 @@
-"""Logical names -> references, per environment (dev, test, prod).
+"""Logical names -> references, per environment (dev, test, prod, or any table you add).
 
 From a TOML file (one table per environment)::
 
@@ -15,13 +15,16 @@ the environment, the file and the key, never an entry's text (it might be a past
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from guardlib.errors import MappingError, ResolveError
 
 PREFIX = "GUARDLIB_REF_"
+#: the usual tables; any table of the mapping is an environment (``-e staging``)
 ENVIRONMENTS = ("dev", "test", "prod")
+_ENV_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 
 
 def load_mapping(
@@ -33,10 +36,12 @@ def load_mapping(
     """The ``logical name -> reference`` mapping of ``environment``; every entry is checked
     with ``parse_reference`` (fail fast, naming the key)."""
     environ = os.environ if environ is None else environ
-    env_name = environment or environ.get("GUARDLIB_ENV") or "dev"
-    if env_name not in ENVIRONMENTS:
-        raise MappingError(f"unknown environment {env_name!r}: expected one of "
-                           f"{', '.join(ENVIRONMENTS)}")  # fmt: skip
+    env_name = environment if environment is not None else environ.get("GUARDLIB_ENV") or "dev"
+    if not _ENV_NAME.fullmatch(env_name):
+        raise MappingError(
+            "an environment name is the name of a table of the mapping: 1-64 letters, digits, "
+            "'_' and '-' (such as dev, test, prod, staging)"
+        )
     out: dict[str, str] = {}
     if path is not None:
         out.update(_from_file(Path(path), env_name))

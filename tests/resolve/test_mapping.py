@@ -27,13 +27,34 @@ def test_file_and_environment(tmp_path: Path) -> None:
                    "DB_PASSWORD": "gcp-sm://guard-demo/db-creds#password"}  # fmt: skip
 
 
-def test_unknown_environment_and_missing_table(tmp_path: Path) -> None:
+def test_any_table_is_an_environment(tmp_path: Path) -> None:
+    """Issue 17: -e takes any table of the mapping, not only dev/test/prod."""
+    path = tmp_path / "refs.toml"
+    path.write_text(TOML + '[staging-eu]\nAPI_KEY = "aws-sm://staging-api-key"\n')
+    got = guardlib.load_mapping(path, "staging-eu", environ={})
+    assert got == {"API_KEY": "aws-sm://staging-api-key"}
+    assert guardlib.load_mapping(path, environ={"GUARDLIB_ENV": "staging-eu"}) == got
+    # without a file, the name only labels the GUARDLIB_REF_* variables
+    env = {"GUARDLIB_REF_API_KEY": "aws-sm://qa-api-key"}
+    assert guardlib.load_mapping(None, "qa", environ=env) == {"API_KEY": "aws-sm://qa-api-key"}
+
+
+def test_unknown_environment_names_the_tables(tmp_path: Path) -> None:
     path = tmp_path / "refs.toml"
     path.write_text(TOML)
-    with pytest.raises(MappingError, match="unknown environment"):
+    with pytest.raises(MappingError, match=r"no \[staging\] table \(it has: dev, prod\)"):
         guardlib.load_mapping(path, "staging", environ={})
     with pytest.raises(MappingError, match=r"no \[test\] table \(it has: dev, prod\)"):
         guardlib.load_mapping(path, "test", environ={})
+
+
+@pytest.mark.parametrize("name", ["", " ", "dev\nprod", "a" * 65, "../prod", "dev.x"])
+def test_a_malformed_environment_name_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "refs.toml"
+    path.write_text(TOML)
+    with pytest.raises(MappingError, match="environment name") as info:
+        guardlib.load_mapping(path, name, environ={})
+    assert "\n" not in str(info.value)
 
 
 def test_bad_entry_names_the_key_never_the_value(tmp_path: Path) -> None:
