@@ -16,7 +16,9 @@ import pytest
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
-from .conftest import ACCOUNT, error_code
+from .conftest import ACCOUNT, SEED, error_code
+
+SEED_WITH_KEYS = SEED
 
 MODEL = botocore.session.get_session().get_service_model("secretsmanager")
 OPERATIONS = sorted(MODEL.operation_names)
@@ -198,3 +200,180 @@ def test_list_secret_version_ids_options(sm):
     page = sm.list_secret_version_ids(SecretId="dev-api-key", IncludeDeprecated=True, MaxResults=1)
     assert len(page["Versions"]) == 1
     assert page.get("NextToken")
+
+
+# -- replicas, deletion, full vs partial ARNs (issue 16) -------------------------------------------
+def test_add_replica_regions_gives_a_readable_replica(sm, client):
+    out = sm.replicate_secret_to_regions(
+        SecretId="dev-api-key", AddReplicaRegions=[{"Region": "eu-west-1"}]
+    )
+    primary = sm.describe_secret(SecretId="dev-api-key")
+    assert out["ARN"] == primary["ARN"]  # the secret's ARN, not the SecretId echoed
+    assert out["ReplicationStatus"][0]["Region"] == "eu-west-1"
+    assert out["ReplicationStatus"][0]["Status"] == "InSync"
+    assert primary["PrimaryRegion"] == "us-east-1"
+    assert [r["Region"] for r in primary["ReplicationStatus"]] == ["eu-west-1"]
+    # the replica lives in its Region, with that Region in its ARN, and reads the same value
+    import boto3
+
+    # ``sm`` pointed os.environ at the emulator as the administrator; the same, in eu-west-1
+    replica = boto3.session.Session().client("secretsmanager", region_name="eu-west-1")
+    described = replica.describe_secret(SecretId="dev-api-key")
+    assert described["ARN"] == primary["ARN"].replace(":us-east-1:", ":eu-west-1:")
+    assert described["PrimaryRegion"] == "us-east-1"
+    assert replica.get_secret_value(SecretId="dev-api-key")["SecretString"] == (
+        "demo-not-a-real-key-dev"
+    )
+    assert replica.get_secret_value(SecretId=described["ARN"])["ARN"] == described["ARN"]
+    with pytest.raises(ClientError) as caught:  # a replica is read-only
+        replica.put_secret_value(SecretId="dev-api-key", SecretString="demo-not-a-real-key-x")
+    assert error_code(caught.value) == "InvalidParameterException"
+    assert (
+        "Call must be made in primary secret's region" in caught.value.response["Error"]["Message"]
+    )
+    sm.remove_regions_from_replication(SecretId="dev-api-key", RemoveReplicaRegions=["eu-west-1"])
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        replica.get_secret_value(SecretId="dev-api-key")
+
+
+def test_create_secret_with_replica_regions(sm, client):
+    import boto3
+
+    created = sm.create_secret(
+        Name="replicated", SecretString="demo-not-a-real-key-r",
+        AddReplicaRegions=[{"Region": "eu-west-1"}],
+    )  # fmt: skip
+    assert created["ReplicationStatus"][0]["Status"] == "InSync"
+    assert sm.describe_secret(SecretId="replicated")["PrimaryRegion"] == "us-east-1"
+    replica = boto3.session.Session().client("secretsmanager", region_name="eu-west-1")
+    assert (
+        replica.get_secret_value(SecretId="replicated")["SecretString"] == "demo-not-a-real-key-r"
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda sm: sm.get_secret_value(SecretId="dev-api-key"),
+        lambda sm: sm.delete_secret(SecretId="dev-api-key", RecoveryWindowInDays=7),
+        lambda sm: sm.put_secret_value(SecretId="dev-api-key", SecretString="demo-not-a-real-x"),
+        lambda sm: sm.update_secret(SecretId="dev-api-key", Description="x"),
+        lambda sm: sm.tag_resource(SecretId="dev-api-key", Tags=[{"Key": "a", "Value": "b"}]),
+    ],
+)
+def test_a_secret_marked_for_deletion_answers_as_the_service(sm, call):
+    sm.delete_secret(SecretId="dev-api-key", RecoveryWindowInDays=7)
+    with pytest.raises(ClientError) as caught:
+        call(sm)
+    assert error_code(caught.value) == "InvalidRequestException"
+    assert caught.value.response["Error"]["Message"] == (
+        "You can't perform this operation on the secret because it was marked for deletion."
+    )
+    assert sm.describe_secret(SecretId="dev-api-key")["DeletedDate"]  # describing still works
+    sm.delete_secret(SecretId="dev-api-key", ForceDeleteWithoutRecovery=True)  # allowed
+
+
+def test_moto_messages_carry_no_sdk_prefix(sm):
+    with pytest.raises(ClientError) as caught:
+        sm.delete_secret(SecretId="dev-api-key", RecoveryWindowInDays=3)
+    message = caught.value.response["Error"]["Message"]
+    assert not message.startswith("An error occurred") and "  " not in message
+
+
+def test_a_name_ending_in_a_hyphen_and_six_characters_is_a_full_arn(sm):
+    """A partial ARN ending in -XXXXXX is taken as a full ARN (Secrets Manager User Guide,
+    troubleshooting): ``db-abcdef`` is found by name and by its full ARN, not by that partial
+    ARN; a partial ARN of an ordinary name still works."""
+    arn = sm.create_secret(Name="db-abcdef", SecretString="demo-not-a-real-key-h")["ARN"]
+    prefix = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
+    assert sm.describe_secret(SecretId="db-abcdef")["ARN"] == arn
+    assert sm.describe_secret(SecretId=arn)["ARN"] == arn
+    with pytest.raises(ClientError) as caught:
+        sm.get_secret_value(SecretId=prefix + "db-abcdef")
+    assert error_code(caught.value) == "ResourceNotFoundException"
+    assert sm.describe_secret(SecretId=prefix + "dev-api-key")["Name"] == "dev-api-key"
+    # a full ARN with the wrong suffix, or an ARN of another account or Region: not found
+    for wrong in (
+        arn[:-6] + "ZZZZZZ",
+        arn.replace(ACCOUNT, "999999999999"),
+        arn.replace("us-east-1", "eu-west-1"),
+        f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:dev-api-key",
+        "arn:aws:secretsmanager:us-east-1:999999999999:secret:dev-api-key",
+    ):
+        with pytest.raises(ClientError) as caught:
+            sm.describe_secret(SecretId=wrong)
+        assert error_code(caught.value) == "ResourceNotFoundException", wrong
+
+
+# -- KMS: every operation of botocore's kms model --------------------------------------------------
+KMS_MODEL = botocore.session.get_session().get_service_model("kms")
+KMS_OPERATIONS = sorted(KMS_MODEL.operation_names)
+KMS_COMMON = COMMON | {"UnsupportedOperationException"}
+#: operations that act on no key: nothing to refuse dev on the prod key
+KMS_GLOBAL = {"CreateKey", "ListKeys", "ListAliases", "GenerateRandom", "CreateCustomKeyStore",
+              "DescribeCustomKeyStores", "ListRetirableGrants"}  # fmt: skip
+
+
+def kms_params(op: str, key: str, blob: bytes) -> dict[str, Any]:
+    """Minimal valid input of a KMS operation aimed at ``key`` (and ``blob``, its ciphertext)."""
+    known = {
+        "KeyId": key, "TargetKeyId": key, "DestinationKeyId": key, "SourceKeyId": key,
+        "CiphertextBlob": blob, "AliasName": "alias/conformance", "PolicyName": "default",
+        "Policy": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+             "Action": "kms:*", "Resource": "*"}]}),
+        "KeySpec": "AES_256", "GranteePrincipal": f"arn:aws:iam::{ACCOUNT}:root",
+        "Operations": ["Decrypt"], "Tags": [{"TagKey": "team", "TagValue": "demo"}],
+        "TagKeys": ["team"], "ReplicaRegion": "eu-west-1", "PrimaryRegion": "eu-west-1",
+        "NumberOfBytes": 32, "PendingWindowInDays": 7, "Message": b"demo",
+        "MacAlgorithm": "HMAC_SHA_256", "SigningAlgorithm": "RSASSA_PSS_SHA_256",
+    }  # fmt: skip
+    shape = KMS_MODEL.operation_model(op).input_shape
+    if shape is None:
+        return {}
+    wanted = set(shape.required_members)
+    wanted |= {"CiphertextBlob"} & set(shape.members)  # optional in the model, needed here
+    if op == "GenerateRandom":
+        wanted.add("NumberOfBytes")
+    return {
+        name: known[name] if name in known else example(shape.members[name], name, "", op)
+        for name in sorted(wanted)
+    }
+
+
+@pytest.fixture
+def kms_admin(cloud, aws, client):
+    from guardlib.emulators.seed import COURSE
+
+    cloud.seed({**SEED_WITH_KEYS, "aws": COURSE["aws"]})
+    return client(None, "kms", AWS_MAX_ATTEMPTS="1")
+
+
+def test_the_kms_model_is_walked_whole():
+    assert len(KMS_OPERATIONS) >= 50
+    assert {"Encrypt", "Decrypt", "GenerateDataKey", "PutKeyPolicy"} <= set(KMS_OPERATIONS)
+
+
+@pytest.mark.parametrize("op", KMS_OPERATIONS)
+def test_every_kms_operation_answers_as_the_model_says(kms_admin, op):
+    blob = kms_admin.encrypt(KeyId="alias/guard-dev", Plaintext=b"demo")["CiphertextBlob"]
+    allowed = {e.name for e in KMS_MODEL.operation_model(op).error_shapes} | KMS_COMMON
+    try:
+        out = getattr(kms_admin, xform_name(op))(**kms_params(op, "alias/guard-dev", blob))
+    except ClientError as exc:
+        assert exc.response["ResponseMetadata"]["HTTPStatusCode"] < 500, exc.response
+        assert error_code(exc) in allowed, (op, exc.response["Error"])
+    else:
+        assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+@pytest.mark.parametrize("op", sorted(set(KMS_OPERATIONS) - KMS_GLOBAL))
+def test_dev_is_denied_every_kms_operation_on_the_prod_key(kms_admin, client, op):
+    blob = kms_admin.encrypt(KeyId="alias/guard-prod", Plaintext=b"demo")["CiphertextBlob"]
+    prod = kms_admin.describe_key(KeyId="alias/guard-prod")["KeyMetadata"]["Arn"]
+    dev = client("dev-app", "kms", AWS_MAX_ATTEMPTS="1")
+    with pytest.raises(ClientError) as caught:
+        getattr(dev, xform_name(op))(**kms_params(op, prod, blob))
+    assert error_code(caught.value) in {"AccessDeniedException", "UnsupportedOperationException"}
+    if op in ("Decrypt", "Encrypt", "GenerateDataKey", "DescribeKey", "PutKeyPolicy"):
+        assert error_code(caught.value) == "AccessDeniedException"

@@ -505,3 +505,13 @@ def test_sops_encrypts_with_admin_and_dev_is_refused_prod(keyed, cloud, tmp_path
     no = sops("dev-app", "decrypt", str(tmp_path / "prod.yaml"))
     assert no.returncode != 0 and SECRET not in no.stdout + no.stderr
     assert "AccessDeniedException" in no.stderr
+
+
+def test_dry_run_checks_and_does_nothing(kms, client):
+    error = refused(lambda: kms.encrypt(KeyId="alias/guard-dev", Plaintext=b"x", DryRun=True),
+                    "DryRunOperationException")  # fmt: skip
+    assert "CiphertextBlob" not in error.response
+    dev = client("dev-app", "kms", AWS_MAX_ATTEMPTS="1")
+    blob = kms.encrypt(KeyId="alias/guard-prod", Plaintext=b"x")["CiphertextBlob"]
+    refused(lambda: dev.decrypt(CiphertextBlob=blob, DryRun=True), "AccessDeniedException")
+    assert len(kms.generate_random(NumberOfBytes=16)["Plaintext"]) == 16

@@ -501,7 +501,7 @@ class Kms:
                 return self._list_keys(store)
             if action == "ListAliases":
                 return self._list_aliases(params, store, region)
-            return forward(call)
+            return _json({"Plaintext": _b64(os.urandom(_random_size(params)))})
         if action in ("Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext"):
             return self._encrypt(call, caller, region, store)
         if action == "Decrypt":
@@ -519,6 +519,8 @@ class Kms:
             return _json(key.to_dict())
         if action in CRYPTO:
             self._usable(key)
+            _fits(key, action)
+            _dry_run(params)
         if action == "EnableKey" and key.key_state == "PendingDeletion":
             raise invalid_state(key.arn, key.key_state)
         if action == "PutKeyPolicy":
@@ -555,6 +557,7 @@ class Kms:
         )  # fmt: skip
         self._usable(key)
         self._symmetric(key)
+        _dry_run(params)
         if action == "Encrypt":
             _algorithm(params)
             plaintext = _blob(params, "Plaintext", MAX_PLAINTEXT)
@@ -611,6 +614,7 @@ class Kms:
         if params.get("Recipient") is not None:
             raise unsupported("Decrypt with a Nitro Enclaves Recipient")
         key = self._open(caller, region, store, blob, context, params.get("KeyId"), "kms:Decrypt")
+        _dry_run(params)
         plaintext = unseal(key, blob, context)
         return _json(
             {
@@ -640,6 +644,7 @@ class Kms:
         )  # fmt: skip
         self._usable(target)
         self._symmetric(target)
+        _dry_run(params)
         plaintext = unseal(source, blob, source_context)
         return _json(
             {
@@ -813,6 +818,55 @@ class Kms:
         probe.policy = policy  # type: ignore[attr-defined]
         if not self.allowed(caller, "kms:PutKeyPolicy", probe, self.context(caller, region)):
             raise malformed_policy(MSG_LOCKOUT)
+
+
+def _dry_run(params: Mapping[str, Any]) -> None:
+    """``DryRun``: authorized and checked, then not done (botocore kms model, DryRun)."""
+    if params.get("DryRun") is True:
+        raise AwsError(
+            "DryRunOperationException",
+            "The request would have succeeded, but the DryRun option is set.",
+        )
+
+
+#: the key usage each signing or MAC operation needs (botocore kms model, KeyUsageType)
+_USAGE = {"Sign": "SIGN_VERIFY", "Verify": "SIGN_VERIFY", "GenerateMac": "GENERATE_VERIFY_MAC",
+          "VerifyMac": "GENERATE_VERIFY_MAC"}  # fmt: skip
+
+
+def _fits(key: Any, action: str) -> None:
+    """Sign/Verify need a SIGN_VERIFY key, the MAC operations an HMAC key, GetPublicKey an
+    asymmetric key (moto fails on a symmetric key there)."""
+    wanted = _USAGE.get(action)
+    if wanted is not None and key.key_usage != wanted:
+        raise AwsError(
+            "InvalidKeyUsageException",
+            f"{key.arn} key usage is {key.key_usage} which is not valid for {action}.",
+        )
+    if action == "GetPublicKey" and (
+        key.key_spec == "SYMMETRIC_DEFAULT" or key.key_spec.startswith("HMAC")
+    ):
+        raise AwsError(
+            "UnsupportedOperationException",
+            f"{key.arn} is a {key.key_spec} key, which has no public key.",
+        )
+
+
+def _random_size(params: Mapping[str, Any]) -> int:
+    count = params.get("NumberOfBytes")
+    if count is None:
+        raise kms_validation(
+            "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    if params.get("CustomKeyStoreId") is not None:
+        raise unsupported("GenerateRandom in a custom key store")
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1024:
+        raise kms_validation(
+            "1 validation error detected: Value at 'numberOfBytes' failed to satisfy "
+            "constraint: Member must have value between 1 and 1024"
+        )
+    return count
 
 
 def _data_key_size(params: Mapping[str, Any]) -> int:

@@ -415,7 +415,7 @@ class Authorizer:
             return "*", None
         secret_id = call.params.get("SecretId")
         secret_id = secret_id if isinstance(secret_id, str) else ""
-        secret = backend.secrets.get(secret_id) if secret_id else None
+        secret = find_secret(backend, secret_id, region, account) if secret_id else None
         if secret is not None:
             return str(secret.arn), secret
         if secret_id.startswith("arn:"):
@@ -444,7 +444,7 @@ class Authorizer:
                 )
                 if kms is not None and secret is not None:
                     kms.via_secrets_manager(
-                        caller, "kms:Decrypt", secret.kms_key_id, region, str(secret.arn)
+                        caller, "kms:Decrypt", kms_key_of(secret), region, str(secret.arn)
                     )
                 kept.append(value)
             except AwsError as exc:
@@ -622,6 +622,17 @@ class WebIdentityGrant:
     issuer: str
 
 
+def kms_key_of(secret: Any) -> str | None:
+    """The KMS key a secret (or a replica, whose key is its Region's own) is encrypted with."""
+    if secret is None:
+        return None
+    config = getattr(secret, "config", None)
+    if isinstance(config, dict) and "KmsKeyId" in config and not hasattr(secret, "kms_key_id"):
+        return str(config["KmsKeyId"])
+    key = getattr(secret, "kms_key_id", None)
+    return None if key is None else str(key)
+
+
 def secret_tags(secret: Any) -> dict[str, str]:
     """A Secrets Manager secret's tags as a mapping (moto keeps a list of Key/Value)."""
     out: dict[str, str] = {}
@@ -641,6 +652,37 @@ def trusts_account(trust: str, account: str, context: ConditionContext = EMPTY_C
         if any(e in roots or e == "*" for e in _as_list(entries)):
             return True
     return False
+
+
+#: a Secrets Manager ARN: arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[-SUFFIX]
+_SECRET_ARN_RE = re.compile(
+    r"arn:aws:secretsmanager:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):secret:(?P<rest>.+)",
+    re.ASCII | re.DOTALL,
+)
+#: the six characters Secrets Manager appends to a name in its ARN, after a hyphen
+_SUFFIX_RE = re.compile(r"-[A-Za-z0-9]{6}\Z")
+
+
+def find_secret(backend: Any, secret_id: str, region: str, account: str) -> Any:
+    """The secret a ``SecretId`` names, as Secrets Manager resolves it, or None: a name; a
+    full ARN (exactly a secret's ARN); or a partial ARN (the ARN without the suffix) in this
+    account and region. An ARN whose last part ends in a hyphen and six characters is taken as
+    a full ARN, so a secret named ``db-abcdef`` is not found by the partial ARN ending in
+    ``db-abcdef`` (Secrets Manager User Guide, troubleshoot.html, "ARN ... ends with a hyphen
+    followed by six characters"; botocore model, SecretIdType: "If you specify an ARN, we
+    recommend that you specify a complete ARN"). moto's own lookup takes the last part after
+    any colon as a name, whatever account and region the ARN names."""
+    secrets = list(dict.values(backend.secrets))
+    if not secret_id.startswith("arn:"):
+        return next((s for s in secrets if s.name == secret_id and s.arn.startswith(
+            f"arn:aws:secretsmanager:{region}:{account}:")), None)  # fmt: skip
+    match = _SECRET_ARN_RE.fullmatch(secret_id)
+    if match is None or match["region"] != region or match["account"] != account:
+        return None
+    exact = next((s for s in secrets if s.arn == secret_id), None)
+    if exact is not None or _SUFFIX_RE.search(match["rest"]):
+        return exact
+    return next((s for s in secrets if s.name == match["rest"]), None)
 
 
 def secret_arn(account: str, region: str, name: str) -> str:

@@ -479,10 +479,13 @@ def check_against(call: Call, secret: Any) -> None:
     params = call.params
     deleted = getattr(secret, "deleted_date", None) is not None
     if deleted and call.action in (
-        "PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage", "RotateSecret",
-        "TagResource", "UntagResource", "PutResourcePolicy", "DeleteResourcePolicy",
-        "CancelRotateSecret", "ReplicateSecretToRegions",
+        "GetSecretValue", "PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage",
+        "RotateSecret", "TagResource", "UntagResource", "PutResourcePolicy",
+        "DeleteResourcePolicy", "CancelRotateSecret", "ReplicateSecretToRegions",
     ):  # fmt: skip
+        raise errors.invalid_request(errors.MSG_DELETED)
+    if deleted and call.action == "DeleteSecret" and not params.get("ForceDeleteWithoutRecovery"):
+        # scheduling it again: the same answer (a forced deletion of it is allowed)
         raise errors.invalid_request(errors.MSG_DELETED)
     if call.action == "RotateSecret":
         if not params.get("RotationLambdaARN") and not secret.rotation_lambda_arn:

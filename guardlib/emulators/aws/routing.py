@@ -16,6 +16,7 @@ denials as XML ``403``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import socket
@@ -28,7 +29,7 @@ from ..kit import take_fault
 from . import errors, protocol
 from .errors import AwsError
 from .kms import Kms
-from .policy import Authorizer, secret_tags
+from .policy import GLOBAL_ACTIONS, Authorizer, kms_key_of, secret_tags
 
 if TYPE_CHECKING:
     from ..faults import Faults
@@ -260,9 +261,26 @@ class AwsApp:
                 return _json_answer(_list_resource_policies(call, secret))
             if call.action == "ValidateResourcePolicy":
                 return _json_answer(_validate_resource_policy(call))
+            named = call.params.get("SecretId")
+            if secret is None and isinstance(named, str) and call.action not in GLOBAL_ACTIONS:
+                # as the service resolves names and ARNs (``policy.find_secret``), never as
+                # moto's looser lookup would; a forced deletion of nothing succeeds, as in AWS
+                if not (
+                    call.action == "DeleteSecret" and call.params.get("ForceDeleteWithoutRecovery")
+                ):
+                    raise AwsError(
+                        "ResourceNotFoundException",
+                        "Secrets Manager can't find the specified secret.",
+                    )
+            if secret is not None and isinstance(named, str):
+                call = dataclasses.replace(call, params={**call.params, "SecretId": secret.arn})
             protocol.check_against(call, secret)
             self._via_kms(call, caller, region, secret)
             status, headers, payload = self._forward(call, environ)
+            if status == 200 and call.action in REPLICATION:
+                payload = _replication_answer(call.action, payload, secret, region)
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(len(payload))))
             if call.action in WRITES and status == 200:
                 ids = [secret.name] if secret is not None else [str(call.params.get("Name"))]
                 state.normalise(ids, region)
@@ -279,7 +297,7 @@ class AwsApp:
         params = call.params
         action = call.action
         writes_value = "SecretString" in params or "SecretBinary" in params
-        current = getattr(secret, "kms_key_id", None)
+        current = kms_key_of(secret)
         arn = str(secret.arn) if secret is not None else None
         if action == "CreateSecret":
             name = str(params.get("Name"))
@@ -298,12 +316,45 @@ class AwsApp:
         elif action == "PutSecretValue" or (action == "UpdateSecret" and writes_value):
             target = params.get("KmsKeyId") or current
             self.kms.via_secrets_manager(caller, "kms:GenerateDataKey", target, region, arn)
+        if action == "ReplicateSecretToRegions":
+            # the value is read here and written there: Decrypt on this key, and
+            # GenerateDataKey on each replica's key in its Region (botocore model's docs)
+            self.kms.via_secrets_manager(caller, "kms:Decrypt", current, region, arn)
+            for replica in params.get("AddReplicaRegions") or []:
+                if isinstance(replica, dict) and isinstance(replica.get("Region"), str):
+                    there = replica["Region"]
+                    self.kms.via_secrets_manager(
+                        caller, "kms:GenerateDataKey", replica.get("KmsKeyId"), there,
+                        arn.replace(f":{region}:", f":{there}:", 1),
+                    )  # fmt: skip
         if action == "UpdateSecret" and params.get("KmsKeyId") not in (None, current):
             # a new key: the current versions are re-encrypted under it
             self.kms.via_secrets_manager(caller, "kms:Decrypt", current, region, arn)
             self.kms.via_secrets_manager(
                 caller, "kms:GenerateDataKey", params.get("KmsKeyId"), region, arn
             )
+
+
+#: answers that describe a secret's replication (moto leaves out or misnames parts of them)
+REPLICATION = {"DescribeSecret", "ReplicateSecretToRegions", "RemoveRegionsFromReplication"}
+
+
+def _replication_answer(action: str, payload: bytes, secret: Any, region: str) -> bytes:
+    """The primary secret's ``PrimaryRegion`` when it has replicas (botocore model,
+    DescribeSecretResponse: "The Region the secret is in. If a secret is replicated to other
+    Regions, the replicas are listed in ReplicationStatus"), and the secret's full ARN where
+    moto echoes the SecretId (ReplicateSecretToRegions, RemoveRegionsFromReplication)."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return payload
+    if not isinstance(data, dict) or secret is None:
+        return payload
+    if action != "DescribeSecret":
+        data["ARN"] = secret.arn
+    elif data.get("ReplicationStatus") and not data.get("PrimaryRegion"):
+        data["PrimaryRegion"] = region
+    return json.dumps(data).encode()
 
 
 def _json_answer(data: dict[str, Any]) -> Answer:
@@ -389,7 +440,19 @@ def _model_error(service: str, status: int, payload: bytes) -> tuple[int, bytes]
         return status, payload
     code = str(data.get("__type", "")).rpartition("#")[2] if isinstance(data, dict) else ""
     wanted = errors.model_status(service, code)
+    message = data.get("message", data.get("Message")) if isinstance(data, dict) else None
+    if isinstance(message, str):
+        # moto repeats botocore's "An error occurred (…) when calling the … operation: " inside
+        # some messages and keeps source indentation in others; the service sends neither
+        clean = " ".join(_MOTO_PREFIX.sub("", message).split())
+        if clean != message:
+            data.pop("message", None)
+            data["Message"] = clean
+            payload = json.dumps(data).encode()
     return (wanted if wanted is not None else status), payload
+
+
+_MOTO_PREFIX = re.compile(r"^An error occurred \(\w+\) when calling the \w+ operation: ")
 
 
 _REASONS = {
