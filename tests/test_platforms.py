@@ -101,6 +101,9 @@ EXPECTED = {
                                         "VAULT_URL"}),
     "app-service": ("azure", {"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "WEBSITE_SITE_NAME",
                               "WEBSITE_HOSTNAME", "VAULT_URL", "AZURE_CLIENT_ID"}),
+    "azure-functions": ("azure", {"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "WEBSITE_SITE_NAME",
+                                  "WEBSITE_HOSTNAME", "VAULT_URL", "AZURE_CLIENT_ID",
+                                  "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION"}),
     "azure-vm": ("azure", {"AZURE_POD_IDENTITY_AUTHORITY_HOST", "VAULT_URL"}),
     "gce": ("gcp", {"GCE_METADATA_HOST", "GCE_METADATA_IP"}),
     "cloud-run": ("gcp", {"GCE_METADATA_HOST", "GCE_METADATA_IP", "PORT", "K_SERVICE",
@@ -334,3 +337,17 @@ def test_cli_a_runner_job_needs_its_subject() -> None:
     missing = _cli("up", "--only", "aws", "--platform", "github-actions")
     assert missing.returncode == 2 and "--oidc-subject" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_vault_agent_keeps_the_apps_token_in_a_file(cloud, fresh_python) -> None:
+    _need(cloud, "vault")
+    env = platforms.environment(cloud, "vault-agent", identity="dev-app")
+    assert set(env) - WIRING == {"HOME", "VAULT_ADDR"}  # no token, no AppRole ids
+    sink = Path(env["HOME"]) / ".vault-token"
+    assert sink.stat().st_mode & 0o077 == 0
+    assert _read(fresh_python, "vault", env, HOME=env["HOME"]) == [
+        "dev-api-key read",
+        "prod-api-key refused Forbidden",
+    ]
+    with pytest.raises(platforms.PlatformError, match="did not log in"):
+        platforms.environment(cloud, "vault-agent", identity="admin")

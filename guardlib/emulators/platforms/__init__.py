@@ -166,6 +166,18 @@ PLATFORMS: dict[str, Platform] = {
             builder="azure:app_service",
         ),
         Platform(
+            "azure-functions",
+            ("azure",),
+            "An Azure Functions app (Python) with a managed identity: App Service's "
+            "IDENTITY_ENDPOINT and IDENTITY_HEADER, plus the Functions runtime settings",
+            (
+                "learn.microsoft.com/azure/app-service/overview-managed-identity (App Service "
+                "and Azure Functions)",
+                "learn.microsoft.com/azure/azure-functions/functions-app-settings",
+            ),
+            builder="azure:functions",
+        ),
+        Platform(
             "azure-vm",
             ("azure",),
             "An Azure VM with a system-assigned managed identity: the Instance Metadata "
@@ -217,6 +229,18 @@ PLATFORMS: dict[str, Platform] = {
             ),
             offline_note="as gce: the metadata server is on loopback via GCE_METADATA_HOST",
             builder="gcp:gke",
+        ),
+        Platform(
+            "vault-agent",
+            ("vault",),
+            "An app beside a Vault Agent (OpenBao's `bao agent`) that logs in with AppRole "
+            "and keeps a token in a file sink, here the app user's ~/.vault-token",
+            (
+                "openbao.org/docs/agent-and-proxy/agent (auto-auth, approle method, file sink)",
+                "hvac/utils.py get_token_from_env (~/.vault-token)",
+            ),
+            offline_note="the agent's configuration is the course's (sink in ~/.vault-token)",
+            builder="vault:vault_agent",
         ),
         Platform(
             "laptop",

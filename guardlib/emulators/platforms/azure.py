@@ -91,6 +91,21 @@ def app_service(job: Job) -> dict[str, str]:
     return env
 
 
+def functions(job: Job) -> dict[str, str]:
+    """A Python function app: App Service's identity endpoint (Functions runs on it) and the
+    runtime's settings ``FUNCTIONS_WORKER_RUNTIME=python`` and ``FUNCTIONS_EXTENSION_VERSION=~4``
+    (docs: "App settings reference for Azure Functions")."""
+    env = app_service(job)
+    site = f"{job.identity}-func"
+    env.update(
+        WEBSITE_SITE_NAME=site,
+        WEBSITE_HOSTNAME=f"{site}.azurewebsites.net",
+        FUNCTIONS_WORKER_RUNTIME="python",
+        FUNCTIONS_EXTENSION_VERSION="~4",
+    )
+    return env
+
+
 class InstanceMetadata:
     """Azure IMDS's managed-identity token endpoint for one VM whose system-assigned identity
     is ``identity`` (docs: "How to use managed identities for Azure resources on an Azure VM to
