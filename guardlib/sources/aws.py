@@ -70,8 +70,19 @@ def fingerprint(ref: Reference) -> Callable[[], str]:
 NOT_FOUND = {"ResourceNotFoundException"}
 DENIED = {
     "AccessDeniedException", "AccessDenied", "UnrecognizedClientException",
-    "InvalidClientTokenId", "ExpiredTokenException", "InvalidSignatureException",
-    "SignatureDoesNotMatch", "DecryptionFailure", "401", "403",
+    "InvalidClientTokenId", "ExpiredTokenException", "ExpiredToken", "InvalidSignatureException",
+    "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken",
+    "DecryptionFailure", "KMSAccessDeniedException", "401", "403",
+    # STS AssumeRoleWithWebIdentity refusing the caller's token (botocore raises them while
+    # loading credentials, before Secrets Manager is asked)
+    "InvalidIdentityToken", "IDPRejectedClaim", "RegionDisabledException",
+}  # fmt: skip
+#: botocore's own "this caller has no usable credentials" errors (botocore/exceptions.py):
+#: a refusal by cause, never retried, never answered from a stale entry
+NO_CREDENTIALS = {
+    "NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
+    "UnauthorizedSSOTokenError", "SSOTokenLoadError", "TokenRetrievalError",
+    "InvalidConfigError", "ProfileNotFound", "NoAuthTokenError",
 }  # fmt: skip
 THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException",
              "RequestLimitExceeded", "429"}  # fmt: skip
@@ -120,6 +131,10 @@ def classify(ref: Reference, exc: BaseException) -> ResolveError:
                                        retry_after=_float(after))  # fmt: skip
         return ResolveError(text, f"{text}: Secrets Manager refused the request ({code})",
                             cause=cause)  # fmt: skip
+    if isinstance(exc, BotoCoreError) and type(exc).__name__ in NO_CREDENTIALS:
+        return AccessDenied(text, f"{text}: access denied: no usable AWS credentials "
+                            f"({type(exc).__name__})",
+                            cause=ProviderCause(type(exc).__name__))  # fmt: skip
     if isinstance(exc, BotoCoreError):
         # EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ...
         return ProviderUnavailable(text, f"{text}: cannot reach Secrets Manager "

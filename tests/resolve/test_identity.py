@@ -261,3 +261,51 @@ def test_fingerprint_survives_a_replaced_environ(monkeypatch: pytest.MonkeyPatch
     a = who()
     monkeypatch.setattr(os, "environ", {"GL_FP_ROLE": "role-b"})
     assert who() != a
+
+
+@pytest.mark.parametrize("ref", PROD_REFS)
+@pytest.mark.parametrize("how", ["audience", "expired"])
+def test_every_refused_exchange_is_access_denied(
+    world: Any,
+    calls: collections.Counter[str],
+    monkeypatch: pytest.MonkeyPatch,
+    ref: str,
+    how: str,
+) -> None:
+    """A token for another audience, or an expired one, whatever code the cloud answers
+    (STS InvalidIdentityToken/ExpiredTokenException, AADSTS, invalid_grant, Vault's claim
+    check): AccessDenied, one request, never a stale value."""
+    _skip_without_federation(world, ref)
+    if how == "audience":
+        env = world.federation_env(MAIN, identity="prod-app", audience="https://elsewhere.example")
+    else:
+        env = world.federation_env(MAIN, identity="prod-app", lifetime=-120)
+    from guardlib.emulators import REAL_CLOUD_VARIABLES
+
+    for key in set(REAL_CLOUD_VARIABLES) | set(world.env()):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(AccessDenied) as info:
+        guardlib.resolve(ref, cache=None)
+    assert calls[str(guardlib.parse_reference(ref).source)] == 1
+    assert PROD not in str(info.value)
+
+
+def test_no_credentials_at_all_is_access_denied_not_unavailable(
+    world: Any,
+    use: Any,
+    calls: collections.Counter[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    use("dev-app")
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none-either"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(AccessDenied) as info:
+        guardlib.resolve("aws-sm://dev-api-key", cache=None)
+    assert info.value.cause is not None and info.value.cause.type == "NoCredentialsError"
+    assert calls["aws-sm://dev-api-key"] == 1
