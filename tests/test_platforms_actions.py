@@ -329,3 +329,25 @@ def test_the_token_endpoint_refuses_what_a_runner_refuses(cloud, http) -> None:
     assert http.get(url.replace("/idtoken", "/other"), headers=auth).status_code == 404
     cloud.oidc.jobs.end(job)  # the job is over: its request token stops working
     assert http.get(url, headers=auth).status_code == 404
+
+
+def test_vault_actions_secrets_input_exports_the_value_to_every_later_step(cloud) -> None:
+    """Why the course never uses it: with `secrets:` the value is in every later step's env."""
+    if "vault" not in cloud.emulators:
+        pytest.skip("no vault emulator")
+    env = platforms.environment(
+        cloud, "github-actions+vault-action", subject=MAIN,
+        inputs={"secrets": "secret/data/prod-api-key value | API_KEY", "exportToken": "false"},
+    )  # fmt: skip
+    assert env["API_KEY"] == PROD_VALUE  # the leak the chapter warns about
+    assert "VAULT_TOKEN" not in env  # exportToken: false exports no token
+
+
+def test_a_step_for_a_cloud_that_is_not_running_says_so(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "guardlib", "emulators", "up", "--only", "gcp", "--platform",
+         "github-actions+configure-aws-credentials", "--oidc-subject", MAIN],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "needs the aws emulator" in done.stderr
+    assert "Traceback" not in done.stderr

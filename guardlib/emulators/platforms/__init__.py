@@ -373,6 +373,17 @@ def environment(
     platform = parse(spec)
     if platform.offline_reason is not None:
         raise PlatformUnavailable(f"{platform.name} cannot run offline: {platform.offline_reason}")
+    running = [name for name in platform.clouds if name in cloud.emulators]
+    if platform.name == "laptop" and platform.clouds and not running:
+        raise PlatformUnavailable(
+            f"laptop needs one of the {', '.join(platform.clouds)} emulators; none is running"
+        )
+    if platform.name != "laptop" and len(running) < len(platform.clouds):
+        needed = ", ".join(platform.clouds)
+        raise PlatformUnavailable(
+            f"{platform.name} needs the {needed} emulator, which is not running here "
+            "(start it: drop --only, or add it there)"
+        )
     from ._people import resolve
 
     identity, subject = resolve(cloud, platform, identity, subject)
