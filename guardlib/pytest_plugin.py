@@ -11,6 +11,10 @@ Installed with guardlib (entry point ``pytest11``), so any project can write::
   methods seed data (``.seed``), inject faults (``.faults``), act as another identity for a
   block (``with offline_cloud.as_identity("admin"): ...``) and reach an emulator (``["aws"]``).
 - ``offline_env``: the same environment as a dict, for subprocesses.
+- For a subprocess that runs as it would on a real platform, use
+  ``offline_cloud.platform_env("ec2", identity="dev-app")`` (or ``"app-service"``, ``"gce"``,
+  ``"github-actions+configure-aws-credentials"`` with ``subject=...``, ...): exactly what a
+  process there has, plus the offline wiring (``guardlib.emulators.platforms``).
 
 The servers start once per session. Choose which with ``--guardlib-emulators=azure,aws``
 or the ini option ``guardlib_emulators`` (default: every one that can start here). A test
