@@ -74,6 +74,24 @@ def bad_parameter(message: str) -> KeyVaultError:
     return KeyVaultError(400, "BadParameter", message)
 
 
+def method_not_allowed(method: str) -> KeyVaultError:
+    """405, as the service answers a method a route does not take (ASP.NET's wording)."""
+    shown = method[:16].encode("ascii", "backslashreplace").decode()
+    return KeyVaultError(
+        405,
+        "MethodNotAllowed",
+        f"The requested resource does not support http method '{shown}'.",
+        headers={"Allow": "GET"},
+    )
+
+
+def malformed_backup() -> KeyVaultError:
+    """A restore whose blob is not a backup of this vault's (corrupt, truncated, foreign): 400
+    with the code ``Malformed backup blob``, which azure-core surfaces as
+    ``HttpResponseError.error.code``."""
+    return KeyVaultError(400, "Malformed backup blob", "Malformed backup blob")
+
+
 def invalid_name(name: str) -> KeyVaultError:
     return bad_parameter(f"The request URI contains an invalid name: {name[:200]}")
 

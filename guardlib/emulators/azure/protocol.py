@@ -152,7 +152,7 @@ class BackupCodec:
             versions = {v["version"]: Version(**v) for v in data["versions"]}
             return Secret(data["name"], versions, data["latest"])
         except Exception:  # noqa: BLE001 - any failure means a corrupt or foreign blob
-            raise errors.bad_parameter("Backup blob contains invalid or corrupt version.") from None
+            raise errors.malformed_backup() from None
 
 
 def _decimal(text: str) -> bool:

@@ -191,6 +191,12 @@ class KeyVaultApp:
         body: bytes,
     ) -> tuple[int, Any]:
         n = len(seg)
+        if n >= 1 and seg[0] in ("secrets", "deletedsecrets") and (
+            n == 1 or (n == 2 and seg[1] == "")
+        ) and method != "GET":  # fmt: skip
+            # the collection itself takes GET only: ``set_secret("", value)`` PUTs to
+            # /secrets/, which the service answers 405 MethodNotAllowed (not an invalid name)
+            raise errors.method_not_allowed(method)
         if n >= 1 and seg[0] == "secrets":
             if n == 1 and method == "GET":
                 vault.authorize(who, "list", None)
@@ -219,7 +225,9 @@ class KeyVaultApp:
                 return 200, protocol.deleted(base, vault.delete(name))
             if n == 3 and method == "GET" and seg[2] == "versions":
                 vault.authorize(who, "list", name)
-                items = [protocol.item(base, s, v, True) for s, v in vault.versions(name)]
+                # an unknown name has no versions: an empty page, not SecretNotFound (the
+                # service pages over what exists; GetSecretVersions has no 404 of its own)
+                items = [protocol.item(base, s, v, True) for s, v in vault.versions(name, [])]
                 return 200, protocol.page(base, f"/secrets/{name}/versions", items, query)
             if n == 3 and method == "POST" and seg[2] == "backup":
                 vault.authorize(who, "backup", name)

@@ -228,7 +228,15 @@ class Vault:
         with self.lock:
             return sorted(self.secrets.values(), key=lambda s: s.name.lower())
 
-    def versions(self, name: str) -> list[tuple[Secret, Version]]:
+    def versions(
+        self, name: str, missing: list[tuple[Secret, Version]] | None = None
+    ) -> list[tuple[Secret, Version]]:
+        """Every version of ``name``, oldest first; ``missing`` (if given) when there is no
+        such secret, else SecretNotFound."""
+        if missing is not None:
+            with self.lock:
+                if self.secrets.get(self._key(name)) is None:
+                    return missing
         secret, _ = self.get(name)
         with self.lock:
             return [(secret, v) for v in sorted(secret.versions.values(), key=lambda v: v.version)]
