@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import ipython_history, notebooks
 from .detectors import Engine, Hit
+from .patterns import is_decoy
 from .findings import (
     KIND_TRACKED_ENV,
     KIND_UNIGNORED_ENV,
@@ -59,22 +60,61 @@ def _bare(value: str) -> str:
     return value.replace("\\", "").strip("\"'")
 
 
+def _conflict_sides(text: str) -> list[str]:
+    """The two sides of a file with merge-conflict markers (``<<<<<<<``, ``|||||||``,
+    ``=======``, ``>>>>>>>``), each as the whole file would read had it won."""
+    sides: list[list[str]] = [[], []]
+    state = "both"
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<<"):
+            state = "ours"
+        elif line.startswith("|||||||") and state == "ours":
+            state = "base"
+        elif line.startswith("=======") and state in ("ours", "base"):
+            state = "theirs"
+        elif line.startswith(">>>>>>>") and state == "theirs":
+            state = "both"
+        else:
+            if state in ("both", "ours"):
+                sides[0].append(line)
+            if state in ("both", "theirs"):
+                sides[1].append(line)
+    return ["".join(side) for side in sides]
+
+
 def _notebook(path: Path, text: str, engine: Engine) -> list[Finding]:
     try:
         parts = list(notebooks.chunks(json.loads(text)))
     except ValueError as exc:
         reason = "not valid notebook JSON"
-        if "<<<<<<<" in text or ">>>>>>>" in text:
+        conflicted = "<<<<<<<" in text and ">>>>>>>" in text
+        if conflicted:
             reason += " (merge-conflict markers)"
         elif isinstance(exc, json.JSONDecodeError):
             reason += f" (line {exc.lineno})"
-        return [_unreadable(path, reason), *_findings(path, engine.file_hits(path, text))]
+        findings = [_unreadable(path, reason), *_findings(path, engine.file_hits(path, text))]
+        if conflicted:  # each side of the conflict, parsed as the notebook it would be
+            for side, label in zip(_conflict_sides(text), ("ours", "theirs")):
+                try:
+                    side_parts = list(notebooks.chunks(json.loads(side)))
+                except ValueError:
+                    continue
+                for part in side_parts:
+                    for hit in engine.line_hits(part.lines, part.name):
+                        finding = Finding(str(path), hit.line, hit.kind, hit.fingerprint,
+                                          f"{part.where}, {label}")  # fmt: skip
+                        if all(f.fingerprint != finding.fingerprint for f in findings):
+                            findings.append(finding)
+        return findings
     findings: list[Finding] = []
     values: list[str] = []
     for part in parts:
         hits = engine.line_hits(part.lines, part.name)
         for line, kind, value in part.direct:
-            if not allowed(value, engine.allow) and not any(h.value == value for h in hits):
+            context = part.lines[line - 1] if 0 < line <= len(part.lines) else ""
+            if allowed(value, engine.allow) or is_decoy(value, context):
+                engine.dropped.append(value)
+            elif not any(h.value == value for h in hits):
                 hits.append(Hit(line, kind, fingerprint(value), value))
         values += [_bare(v) for v in [*engine.dropped, *(h.value for h in hits)]]
         findings += _findings(path, sorted(hits, key=lambda h: h.line), part.where)

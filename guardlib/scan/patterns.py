@@ -186,6 +186,7 @@ _CHECKSUM_WORDS = re.compile(
     r"(?i)sha(?:1|224|256|384|512)?\b|sha\d+[:\-=]|md5|checksum|digest|integrity|hash|commit|etag"
 )
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_INTEGRITY = re.compile(r"^sha(?:1|256|384|512)-[0-9A-Za-z+/]+={0,2}\\?$")  # npm, SRI
 _WIDGET_ID = re.compile(r'^\s*"[0-9a-f]{32}": \{$|model_id|IPY_MODEL_')
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
@@ -202,4 +203,4 @@ def is_decoy(value: str, line: str = "") -> bool:
         return True  # an ipywidgets model id in saved widget state
     if _HEX.match(value) and len(value) in (32, 40, 56, 64, 96, 128):
         return bool(_CHECKSUM_WORDS.search(line))
-    return bool(re.match(r"^sha(?:256|384|512)-[0-9A-Za-z+/]+={0,2}$", value))
+    return bool(_INTEGRITY.match(value))

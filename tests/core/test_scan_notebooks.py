@@ -48,7 +48,8 @@ def test_a_long_output_line_is_scanned(tmp_path: Path) -> None:
     assert len(line) > 2000
     cell = {"cell_type": "code", "execution_count": 1, "id": "c1", "metadata": {},
             "source": "print(dict(os.environ))",
-            "outputs": [{"output_type": "stream", "name": "stdout", "text": [line + "\n"]}]}  # fmt: skip
+            "outputs": [{"output_type": "stream", "name": "stdout",
+                         "text": [line + "\n"]}]}  # fmt: skip
     path = tmp_path / "env.ipynb"
     path.write_text(notebook([cell]))
     findings = scan.scan_path(path)
@@ -106,7 +107,8 @@ def test_papermill_parameters_are_scanned(tmp_path: Path) -> None:
 
 def test_notebook_and_cell_metadata_are_scanned(tmp_path: Path) -> None:
     cell = {"cell_type": "code", "execution_count": 1, "id": "c1", "source": "x = 1",
-            "metadata": {"tags": ["setup"], "env": {"GITHUB_TOKEN": GITHUB}}, "outputs": []}  # fmt: skip
+            "metadata": {"tags": ["setup"], "env": {"GITHUB_TOKEN": GITHUB}},
+            "outputs": []}  # fmt: skip
     path = tmp_path / "meta.ipynb"
     path.write_text(notebook([cell], metadata={"kernelspec": {"env": {"STRIPE": STRIPE}}}))
     where = sorted((f.where, f.kind) for f in scan.scan_path(path))
