@@ -1,17 +1,25 @@
 """The seed article's snippets, run unchanged (but for names and region) in fresh processes
-whose only configuration is the environment that `guardlib emulators up` writes.
+whose only configuration is what `guardlib emulators up --platform NAME --identity dev-app`
+writes: exactly what a process on that real platform has (Azure on App Service, AWS on
+Lambda, Google Cloud on Compute Engine, OpenBao on a developer's laptop after `bao login`).
 
 This is the promise of the offline cloud end to end: a separate process (here the CLI, as a
 workshop attendee would start it) runs the emulators; the application process has nothing
-but environment variables, exactly as in production.
+but what its platform gives it, exactly as in production.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from guardlib.emulators.seed import DEV_PROD
+from guardlib.emulators.up import in_subprocess
 
 AZURE = """
 import os, sys
@@ -67,7 +75,7 @@ import sys
 import hvac
 from hvac.exceptions import Forbidden
 
-client = hvac.Client()  # VAULT_ADDR and VAULT_TOKEN from the environment
+client = hvac.Client()  # VAULT_ADDR from the environment, the token from ~/.vault-token
 try:
     response = client.secrets.kv.v2.read_secret_version(
         path=sys.argv[1], raise_on_deleted_version=True
@@ -78,9 +86,26 @@ except Forbidden as e:
 """
 
 
+#: where each cloud's snippet runs: a platform that gives its process that cloud's identity
+PLATFORM = {"azure": "app-service", "aws": "lambda", "gcp": "gce", "vault": "laptop"}
+
+
 @pytest.fixture(scope="module")
-def written_env(emulators_up_env: dict[str, str]) -> dict[str, str]:
-    return emulators_up_env
+def platform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, str]]]:
+    """Each cloud's platform environment, as `emulators up --platform` writes it in its own
+    process (one per cloud, each with only that emulator)."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        envs = {}
+        for cloud, platform in PLATFORM.items():
+            folder = tmp_path_factory.mktemp(f"offline-{cloud}")
+            seed = folder / "seed.json"
+            seed.write_text(json.dumps(DEV_PROD))
+            args = ["--platform", platform, "--identity", "dev-app", "--seed", str(seed),
+                    "--only", cloud]  # fmt: skip
+            envs[cloud] = stack.enter_context(in_subprocess(args, Path(folder)))
+        yield envs
 
 
 def _run(code: str, env: dict[str, str], *args: str) -> str:
@@ -92,11 +117,18 @@ def _run(code: str, env: dict[str, str], *args: str) -> str:
     return result.stdout.strip()
 
 
-def test_written_env_has_no_real_cloud_and_no_preset_trust(written_env: dict[str, str]) -> None:
-    assert written_env["HTTPS_PROXY"].startswith("http://127.0.0.1:")
-    assert written_env["REQUESTS_CA_BUNDLE"] == written_env["SSL_CERT_FILE"]
-    assert written_env["VAULT_URL"] == "https://guard-demo.vault.azure.net"
-    assert written_env["GOOGLE_CLOUD_PROJECT"] == "guard-demo"
+def test_written_envs_are_the_platforms_and_no_preset_trust(
+    platform_env: dict[str, dict[str, str]],
+) -> None:
+    for env in platform_env.values():
+        assert env["HTTPS_PROXY"].startswith("http://127.0.0.1:")
+        assert env["REQUESTS_CA_BUNDLE"] == env["SSL_CERT_FILE"]
+    azure, aws, gcp, vault = (platform_env[c] for c in ("azure", "aws", "gcp", "vault"))
+    assert azure["VAULT_URL"] == "https://guard-demo.vault.azure.net"  # an app setting
+    assert {"IDENTITY_ENDPOINT", "IDENTITY_HEADER"} <= set(azure)  # App Service's own
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME"} <= set(aws)
+    assert "GOOGLE_APPLICATION_CREDENTIALS" not in gcp and "GOOGLE_CLOUD_PROJECT" not in gcp
+    assert "VAULT_TOKEN" not in vault and (Path(vault["HOME"]) / ".vault-token").is_file()
 
 
 @pytest.mark.parametrize(
@@ -109,13 +141,17 @@ def test_written_env_has_no_real_cloud_and_no_preset_trust(written_env: dict[str
     ids=["azure", "gcp", "vault"],
 )
 def test_snippet_reads_dev_and_is_denied_prod(
-    written_env: dict[str, str], code: str, denied: str
+    platform_env: dict[str, dict[str, str]], code: str, denied: str, request: pytest.FixtureRequest
 ) -> None:
-    assert _run(code, written_env, "dev-api-key", "demo-not-a-real-key-dev") == "read True"
-    assert _run(code, written_env, "prod-api-key", "demo-not-a-real-key-prod") == denied
+    env = platform_env[request.node.callspec.id]
+    assert _run(code, env, "dev-api-key", "demo-not-a-real-key-dev") == "read True"
+    assert _run(code, env, "prod-api-key", "demo-not-a-real-key-prod") == denied
 
 
-def test_aws_snippet_reads_dev_by_arn_and_is_denied_prod(written_env: dict[str, str]) -> None:
+def test_aws_snippet_reads_dev_by_arn_and_is_denied_prod(
+    platform_env: dict[str, dict[str, str]],
+) -> None:
+    written_env = platform_env["aws"]
     arn = _run(AWS_ARN, written_env, "dev-api-key")
     assert arn.startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:dev-api-key-")
     assert _run(AWS, written_env, arn, "demo-not-a-real-key-dev") == "read True"
