@@ -26,9 +26,10 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def progress_text(learner: str, summary: Mapping[str, Any]) -> str:
-    """One line: who, level, finds, score, false positives, hints."""
+    """One line: level, finds, score, false positives, hints (the widget also shows who;
+    the text leaves the learner id out, so a saved notebook's output is the same for all)."""
     return (
-        f"Leak hunt · {learner} · level {summary['level']}: {summary['found']}/"
+        f"Leak hunt · level {summary['level']}: {summary['found']}/"
         f"{summary['total']} found · score {summary['score']} · "
         f"{summary['false_positives']} false positive(s) · {summary['hints']} hint(s)"
     )
