@@ -142,7 +142,7 @@ def _notebook(cells: list[tuple[str, list[str]]], metadata: dict | None = None) 
     """A notebook in nbformat 4.5's on-disk JSON (what nbformat.writes produces): (source,
     stdout lines) per code cell, fixed cell ids. Written without importing nbformat, which
     takes a second to import; the tests validate the result with nbformat."""
-    notebook_cells = []
+    notebook_cells: list[dict[str, object]] = []
     for index, (source, stdout) in enumerate(cells, start=1):
         outputs = [{"name": "stdout", "output_type": "stream", "text": stdout}] if stdout else []
         notebook_cells.append({
