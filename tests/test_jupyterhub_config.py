@@ -5,9 +5,10 @@
   ``jupyterhub/values.schema.yaml`` at tag 4.4.0 (the chart version jupyterhub/README.md
   installs). Keys under an "open" entry are passed through by the chart
   (``additionalProperties: true``: traitlets config, Kubernetes lifecycle hooks, file data);
-- with ``Z2JH_CHART`` pointing at a checkout of the chart's folder (values.yaml and
-  values.schema.yaml), the chart's defaults merged with this file are validated against the
-  whole schema, as ``helm install`` does;
+- the chart's defaults (values.yaml) merged with this file are validated against the chart's
+  whole schema (values.schema.yaml, JSON schema draft 7), as ``helm install`` does. The two files
+  come from ``Z2JH_CHART`` (a chart folder) or else ``../shared/z2jh`` beside the repository
+  (a copy of the chart's files, see its README); in CI (``CI`` set) a missing folder fails;
 - the memory guarantee leaves headroom above the per-learner memory the benchmark measured, and
   the limit is above the worst case it measured;
 - the image reference agrees with jupyterhub/README.md and the facilitator guide;
@@ -32,7 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "jupyterhub" / "config.yaml"
 HUB_README = (ROOT / "jupyterhub" / "README.md").read_text(encoding="utf-8")
 GUIDE = (ROOT / "docs" / "facilitator-guide.md").read_text(encoding="utf-8")
+# The chart release whose JupyterHub is the schema's appVersion: the chart's changelog says
+# "4.4.0 upgrades JupyterHub to 5.5.0" (docs/source/changelog.md), and ../shared/z2jh/README.md
+# gives the copied schema's appVersion.
 CHART_VERSION = "4.4.0"
+APP_VERSION = "5.5.0"
 
 # From zero-to-jupyterhub-k8s, jupyterhub/values.schema.yaml at tag 4.4.0: the keys used here,
 # each with the JSON types the schema allows; "open" marks additionalProperties: true.
@@ -159,17 +164,58 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.skipif(not os.environ.get("Z2JH_CHART"), reason="Z2JH_CHART (the chart folder) unset")
+def _chart() -> Path:
+    chart = Path(os.environ.get("Z2JH_CHART") or ROOT.parent / "shared" / "z2jh")
+    if not (chart / "values.schema.yaml").is_file() or not (chart / "values.yaml").is_file():
+        message = f"no chart schema and defaults in {chart} (set Z2JH_CHART to the chart folder)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return chart
+
+
+def _chart_errors(values: dict[str, Any]) -> list[str]:
+    import jsonschema
+
+    chart = _chart()
+    schema = yaml.safe_load((chart / "values.schema.yaml").read_text(encoding="utf-8"))
+    merged = _merge(yaml.safe_load((chart / "values.yaml").read_text(encoding="utf-8")), values)
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(merged)]
+
+
 def test_whole_chart_schema_with_the_chart_defaults() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    chart = Path(os.environ["Z2JH_CHART"])
-    schema = yaml.safe_load((chart / "values.schema.yaml").read_text())
-    merged = _merge(yaml.safe_load((chart / "values.yaml").read_text()), _config())
-    errors = [
-        f"{e.json_path}: {e.message}"
-        for e in jsonschema.Draft7Validator(schema).iter_errors(merged)
-    ]
+    errors = _chart_errors(_config())
     assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("singleuser.memory.guarantees", "1G"),  # a typo: the schema closes singleuser.memory
+        ("singleuser.cpu.limit", "two"),  # a number
+        ("cull.timeout", "1h"),  # an integer
+        ("singleuser.image.pullPolicy", "Sometimes"),  # an enum
+    ],
+)
+def test_the_chart_schema_catches_a_wrong_value(path: str, value: Any) -> None:
+    config = _config()
+    node = config
+    *parents, leaf = path.split(".")
+    for key in parents:
+        node = node[key]
+    node[leaf] = value
+    assert _chart_errors(config), f"{path}: {value!r} passed the chart's schema"
+
+
+def test_the_chart_version_is_the_schemas_app_version() -> None:
+    readme = _chart() / "README.md"  # the shared copy says which appVersion it was copied at
+    if readme.exists():
+        assert f"appVersion {APP_VERSION}" in readme.read_text(encoding="utf-8")
+    jupyterhub = ".".join(APP_VERSION.split(".")[:2])
+    header = CONFIG_PATH.read_text(encoding="utf-8").split("\n\n", 1)[0]
+    assert f"jupyterhub/jupyterhub {CHART_VERSION} (JupyterHub {jupyterhub})" in header
+    assert f"version {CHART_VERSION} (JupyterHub" in " ".join(HUB_README.split())
 
 
 def test_memory_guarantee_covers_the_measured_learner_with_headroom() -> None:
