@@ -93,7 +93,9 @@ def github_claims(subject: str, audience: str) -> dict[str, Any]:
         "sub": subject,
         "aud": audience,
         "ref": ref,
-        "ref_type": "branch" if ref.startswith("refs/heads/") else "pull" if found["pr"] else "tag",
+        # GitHub's ref_type is "branch" or "tag" (github context, ``github.ref_type``); a pull
+        # request's merge ref (refs/pull/N/merge) counts as a branch
+        "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
         "repository": repository,
         "repository_owner": owner,
         "repository_visibility": "private",

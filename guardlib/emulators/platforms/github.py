@@ -94,6 +94,8 @@ class Runner:
         # docs.github.com "Variables reference" (Default environment variables)
         self.defaults = {
             "CI": "true",
+            # the snippet runs as a `run:` step without an id: GitHub names it __run
+            "GITHUB_ACTION": "__run",
             "GITHUB_ACTIONS": "true",
             "GITHUB_ACTOR": str(claims["actor"]),
             "GITHUB_API_URL": "https://api.github.com",
