@@ -351,3 +351,15 @@ def test_a_vault_agent_keeps_the_apps_token_in_a_file(cloud, fresh_python) -> No
     ]
     with pytest.raises(platforms.PlatformError, match="did not log in"):
         platforms.environment(cloud, "vault-agent", identity="admin")
+
+
+def test_cli_run_gives_the_command_the_platforms_environment() -> None:
+    probe = (
+        "import os, boto3\n"
+        "print(os.environ['AWS_LAMBDA_FUNCTION_NAME'])\n"
+        "print(boto3.client('sts').get_caller_identity()['Arn'].split('/')[1])\n"
+    )
+    done = _cli("run", "--only", "aws", "--platform", "lambda", "--identity", "dev-app", "--",
+                sys.executable, "-c", probe)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["dev-app-fn", "dev-app"]
