@@ -10,7 +10,7 @@ import dataclasses
 import importlib
 from typing import Any
 
-#: the repository and namespace the course's world uses (seed.COURSE trusts them)
+#: the GitHub Actions runner: ``github-actions`` alone, or ``github-actions+STEP``
 RUNNER = "github-actions"
 
 
