@@ -227,12 +227,23 @@ def _home_file(*parts: str) -> str:
 
 def default_fingerprint(ref: Any = None) -> Callable[[], str]:
     """For a source that defines no ``fingerprint``: the working directory and the whole
-    environment (any change is another caller). Correct, not the cheapest."""
+    environment (any change is another caller). Correct, not the cheapest: one ``getcwd`` and
+    one comparison of the environment with the previous call's copy, a hash only on a change.
+    A source whose identity also lives in files (a key file) should define its own."""
+    last: tuple[Any, ...] = ("", None, "")  # cwd, a copy of the environment's store, fingerprint
 
     def whole() -> str:
+        nonlocal last
         environ = os.environ
         items = getattr(environ, "_data", environ)
-        return _digest(repr((os.getcwd(), sorted(items.items()))).encode("utf-8", "surrogatepass"))
+        cwd = os.getcwd()
+        previous = last
+        if cwd == previous[0] and items == previous[1]:
+            return previous[2]  # type: ignore[no-any-return]
+        copy = dict(items)
+        text = repr((cwd, sorted(copy.items())))
+        last = (cwd, copy, _digest(text.encode("utf-8", "surrogatepass")))
+        return last[2]  # type: ignore[no-any-return]
 
     return whole
 

@@ -309,3 +309,26 @@ def test_no_credentials_at_all_is_access_denied_not_unavailable(
         guardlib.resolve("aws-sm://dev-api-key", cache=None)
     assert info.value.cause is not None and info.value.cause.type == "NoCredentialsError"
     assert calls["aws-sm://dev-api-key"] == 1
+
+
+def test_a_source_without_its_own_fingerprint_is_keyed_by_cwd_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardlib.resolver import fingerprint
+    from guardlib.sources import MODULES
+
+    schemes = [s for s in MODULES if s not in ("env", "dotenv", "aws-sm", "azure-kv", "gcp-sm",
+                                                "vault")]  # fmt: skip
+    for scheme in schemes:
+        module = __import__(MODULES[scheme], fromlist=["_"])
+        if hasattr(module, "fingerprint"):
+            continue
+        who = fingerprint(scheme, guardlib.parse_reference(f"{scheme}://x.env#KEY"))
+        first = who()
+        monkeypatch.setenv("GL_FP_SOME_KEY", "demo-key-material")
+        assert who() != first
+        monkeypatch.delenv("GL_FP_SOME_KEY")
+        assert who() == first
+        (tmp_path / scheme).mkdir()
+        monkeypatch.chdir(tmp_path / scheme)
+        assert who() != first
