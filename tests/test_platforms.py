@@ -363,3 +363,11 @@ def test_cli_run_gives_the_command_the_platforms_environment() -> None:
                 sys.executable, "-c", probe)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["dev-app-fn", "dev-app"]
+
+
+def test_an_audience_only_where_a_token_has_one(cloud) -> None:
+    with pytest.raises(platforms.PlatformError, match="per request"):
+        platforms.environment(cloud, "github-actions", subject="repo:a/b:pull_request",
+                              audience="sts.amazonaws.com")  # fmt: skip
+    with pytest.raises(platforms.PlatformError, match="no OIDC token"):
+        platforms.environment(cloud, "ec2", identity="dev-app", audience="sts.amazonaws.com")

@@ -384,6 +384,12 @@ def environment(
             f"{platform.name} needs the {needed} emulator, which is not running here "
             "(start it: drop --only, or add it there)"
         )
+    if audience is not None and (platform.subject_issuer is None or platform.name == RUNNER):
+        raise PlatformError(
+            f"{platform.name} takes no token audience: "
+            + ("a step asks the runner for one per request (&audience=)"
+               if platform.name == RUNNER else "its process holds no OIDC token")
+        )  # fmt: skip
     from ._people import resolve
 
     identity, subject = resolve(cloud, platform, identity, subject)
