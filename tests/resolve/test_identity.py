@@ -332,3 +332,44 @@ def test_a_source_without_its_own_fingerprint_is_keyed_by_cwd_and_environment(
         (tmp_path / scheme).mkdir()
         monkeypatch.chdir(tmp_path / scheme)
         assert who() != first
+
+
+@pytest.mark.parametrize(
+    ("service", "ref"), [(CLOUD_OF[r.split(":")[0]], r) for r in PROD_REFS[:3]]
+)  # OpenBao is a real server: no fault injection
+def test_stale_if_error_serves_only_the_callers_own_entry(
+    world: Any, use: Any, clock: Any, service: str, ref: str
+) -> None:
+    from guardlib.errors import ProviderUnavailable
+    from guardlib.resolver.retry import NO_RETRY
+
+    cache = SecretCache(ttl=10, grace=3600, clock=clock)
+    use("prod-app")
+    assert guardlib.resolve(ref, cache=cache) == PROD
+    clock.advance(11)
+    world.faults.inject("error", service=service, status=503)
+    assert guardlib.resolve(ref, cache=cache, retry=NO_RETRY) == PROD  # its own, stale
+    assert cache.stats.stale_served == 1
+    use("dev-app")  # the same outage: dev-app has no entry of its own, and gets none
+    with pytest.raises((ProviderUnavailable, AccessDenied)):
+        guardlib.resolve(ref, cache=cache, retry=NO_RETRY)
+    assert cache.stats.stale_served == 1
+
+
+def test_a_refusal_inside_grpcs_auth_plugin_is_access_denied(world: Any) -> None:
+    """When google-auth refreshes inside the gRPC auth plugin (not in guardlib's own refresh),
+    grpc reports the refused exchange as UNAVAILABLE: classified by cause, AccessDenied."""
+    from guardlib.sources import gcp
+
+    ref = guardlib.parse_reference("gcp-sm://guard-demo/prod-api-key")
+    with world.as_workload(PULL_REQUEST, identity="prod-app"):
+        client = gcp._build()  # the SDK's own client; guardlib's ready() is not called
+        name = "projects/guard-demo/secrets/prod-api-key/versions/latest"
+        with pytest.raises(Exception) as info:
+            client.api.access_secret_version(request={"name": name}, retry=None, timeout=10)
+    from google.api_core.exceptions import ServiceUnavailable
+
+    assert isinstance(info.value, ServiceUnavailable)  # what the transport calls it
+    error = gcp.classify(ref, info.value)
+    assert isinstance(error, AccessDenied)
+    assert PROD not in str(error)
