@@ -4,8 +4,11 @@ install (course.py's first command) is the light one, without test, docs or hub 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import tomllib
 from packaging.requirements import Requirement
 
@@ -138,6 +141,25 @@ def test_gitignore_keeps_dotenv_out_but_example_in() -> None:
     text = (ROOT / ".gitignore").read_text().splitlines()
     assert ".env" in text and "!.env.example" in text
     assert (ROOT / ".env.example").exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["offline.env", "dev.env", "ci/offline.env", ".env", ".env.local", "gha-creds-1a2b.json"],
+)
+def test_credentials_files_are_git_ignored(name: str) -> None:
+    """`guardlib emulators up --env-file offline.env` (the README's name) or any NAME.env: the
+    file holds the running emulators' credentials, and guardlib's own scan flags a tracked one."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    result = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", name], cwd=ROOT, check=False, timeout=30
+    )
+    assert result.returncode == 0, f"{name} is not git-ignored"
+    kept = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", ".env.example"], cwd=ROOT, check=False
+    )
+    assert kept.returncode == 1, ".env.example must stay tracked"
 
 
 def test_course_script_explains_itself_on_a_wrong_argument() -> None:

@@ -117,3 +117,13 @@ def test_committed_notebook_shows_the_unanswered_verdict() -> None:
     ]
     text = "".join(output_text(o) for o in cell["outputs"])
     assert text.startswith("❌ Not yet: replace the ... placeholders")
+
+
+def test_the_wildcard_verdict_is_two_sentences_each_with_its_capital() -> None:
+    wildcard = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dev-api-key-*"
+    message = evaluate_read_only_policy(
+        policy("secretsmanager:GetSecretValue", wildcard), DEV_ARN
+    ).message
+    assert "dev-api-key-old. End the ARN with dev-api-key-??????" in message
+    for sentence in message.split(". ")[1:]:
+        assert sentence[:1].isupper(), message

@@ -84,7 +84,7 @@ def evaluate_read_only_policy(policy: Any, secret_arn: str) -> Verdict:
     for other, arn in others.items():
         if allows("secretsmanager:GetSecretValue", arn):
             hint = (
-                f" end the ARN with {name}-?????? (exactly six characters), not {name}-*."
+                f" End the ARN with {name}-?????? (exactly six characters), not {name}-*."
                 if other.startswith(name)
                 else ""
             )
