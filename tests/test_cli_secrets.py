@@ -436,3 +436,14 @@ def test_run_takes_any_table_and_names_the_tables_when_absent(env_as: Any, tmp_p
     assert result.returncode == INVALID_REFERENCE
     assert "no [qa] table (it has: dev, staging)" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_run_mask_masks_the_fields_of_a_json_value(env_as: Any) -> None:
+    """A JSON secret passed whole: the child logs one field; --mask masks it as the
+    Redactor would (the field is registered with the document)."""
+    env = env_as("dev-app", GUARDLIB_REF_DB_CREDS="aws-sm://db-creds")
+    child = "import json, os; print('pw=' + json.loads(os.environ['DB_CREDS'])['password'])"
+    result = guardlib("run", "--mask", "--", sys.executable, "-c", child, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "pw=**********\n"
+    assert_no_value(result)

@@ -44,7 +44,7 @@ from guardlib.cli.exit_codes import (
     exit_code_for,
 )
 from guardlib.errors import RedactionError
-from guardlib.redact.scrubber import MIN_LENGTH
+from guardlib.redact.scrubber import MIN_LENGTH, json_leaves
 from guardlib.redact.scrubber import spellings as shared_spellings
 from guardlib.secret import MASK
 
@@ -188,6 +188,8 @@ def run_command(
     if mask:
         for value in mask_values:
             forms |= spellings(value)
+            for leaf in json_leaves(value):  # each field of a JSON value, as the Redactor does
+                forms |= spellings(leaf)
 
     child: subprocess.Popen[bytes] | None = None
     pending: list[int] = []

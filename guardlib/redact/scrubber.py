@@ -5,6 +5,7 @@ escapes, percent-encoding (``quote``, ``quote_plus``, upper- or lower-case escap
 standard and URL-safe base64, including the value inside a longer base64 text such as a
 ``Basic`` auth header. :class:`Redactor` holds the spellings of every registered value and masks
 them in any text. ``guardlib run --mask`` masks the same spellings (it encodes them to bytes).
+:func:`json_leaves` lists the fields of a JSON secret, which are registered with it.
 
 :data:`shared_redactor` is the process's own registry: :func:`guardlib.resolve` registers every
 value it returns there, and :func:`guardlib.install_redaction` scrubs it from every channel.
@@ -79,6 +80,43 @@ def spellings(value: str | bytes | Secret[Any] | Any) -> set[str]:
     return {f for f in forms if len(f) >= MIN_LENGTH} | {
         f for f in encoded if len(f) >= MIN_ENCODED_LENGTH
     }
+
+
+def json_leaves(value: Any) -> list[str]:
+    """Every string and number leaf of ``value`` when it is a JSON object or array (as text,
+    bytes or already parsed), numbers as their text; a string leaf that is itself a JSON
+    document is opened too, once (a KV entry holding a JSON blob). Empty for anything else.
+    Never raises, and never chains the parser's error (``JSONDecodeError.doc`` is the text)."""
+    out: list[str] = []
+    _leaves(value if isinstance(value, (dict, list)) else _json_document(value), 0, out)
+    return out
+
+
+def _json_document(value: Any) -> Any:
+    if not isinstance(value, (str, bytes)) or value.lstrip()[:1] not in ("{", "[", b"{", b"["):
+        return None
+    try:
+        doc = json.loads(value)
+    except (ValueError, TypeError, RecursionError):
+        doc = None
+    return doc if isinstance(doc, (dict, list)) else None
+
+
+def _leaves(node: Any, depth: int, out: list[str]) -> None:
+    if depth > 32:
+        return
+    if isinstance(node, dict):
+        for item in node.values():
+            _leaves(item, depth + 1, out)
+    elif isinstance(node, list):
+        for item in node:
+            _leaves(item, depth + 1, out)
+    elif isinstance(node, str):
+        out.append(node)
+        if depth < 8:
+            _leaves(_json_document(node), depth + 8, out)
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        out.append(str(node))
 
 
 def _trie_pattern(words: Iterable[str]) -> str:

@@ -35,7 +35,7 @@ from typing import Any
 
 from guardlib.errors import RedactionError, ResolveError
 from guardlib.redact.process import install_redaction
-from guardlib.redact.scrubber import shared_redactor
+from guardlib.redact.scrubber import json_leaves, shared_redactor
 from guardlib.resolver import retry
 from guardlib.resolver.cache import CacheStats, SecretCache
 from guardlib.resolver.mapping import load_mapping
@@ -72,20 +72,19 @@ def source(scheme: str) -> Callable[[Reference], Fetched]:
 
 def _register(value: Any) -> None:
     """Register ``value`` with the process's redactor -- and, when it is a JSON document
-    (an object or array, as text or parsed), every leaf in it: a field of a JSON secret
-    resolved whole is as secret as the document, and is what a program logs."""
+    (an object or array, as text or parsed), every leaf in it (:func:`json_leaves`): a field
+    of a JSON secret resolved whole is as secret as the document, and is what a program logs."""
     if isinstance(value, (int, float, bool)) or value is None:
         value = str(value)
+    for leaf in json_leaves(value):
+        _register_one(leaf)
     if not isinstance(value, (str, bytes)):
         import json
 
-        _register_fields(value, 0)
         try:
             value = json.dumps(value)
         except (TypeError, ValueError):
             return
-    else:
-        _register_fields(_json_document(value), 0)
     _register_one(value)
 
 
@@ -94,39 +93,6 @@ def _register_one(value: str | bytes) -> None:
         redactor.register(value)
     except RedactionError:
         pass  # shorter than redact.MIN_LENGTH: it cannot be scrubbed without wrecking logs
-
-
-def _json_document(value: str | bytes) -> Any:
-    """The parsed object or array ``value`` holds, else None (never raises, never chains)."""
-    head = value.lstrip()[:1]
-    if head not in ("{", "[", b"{", b"["):
-        return None
-    import json
-
-    try:
-        doc = json.loads(value)
-    except (ValueError, TypeError, RecursionError):
-        return None
-    return doc if isinstance(doc, (dict, list)) else None
-
-
-def _register_fields(node: Any, depth: int) -> None:
-    """Every string and number leaf of a parsed JSON document (a string leaf that is itself
-    a JSON document too, once: a KV entry holding a JSON blob)."""
-    if depth > 32:
-        return
-    if isinstance(node, dict):
-        for item in node.values():
-            _register_fields(item, depth + 1)
-    elif isinstance(node, list):
-        for item in node:
-            _register_fields(item, depth + 1)
-    elif isinstance(node, str):
-        _register_one(node)
-        if depth < 8:
-            _register_fields(_json_document(node), depth + 8)
-    elif isinstance(node, (int, float)) and not isinstance(node, bool):
-        _register_one(str(node))
 
 
 def _fetch(ref: Reference, policy: RetryPolicy) -> Fetched:

@@ -170,3 +170,15 @@ def test_ipython_handler_scrubs_shell_tracebacks() -> None:
     assert shown
     text = "\n".join(shown[0])
     assert "RuntimeError" in text and VALUE not in text
+
+
+def test_json_leaves_lists_every_field_of_a_json_document() -> None:
+    from guardlib.redact.scrubber import json_leaves
+
+    doc = '{"a": "demo-one-field", "b": {"c": ["demo-two-field", 123456]}, "d": true, "e": null}'
+    assert json_leaves(doc) == ["demo-one-field", "demo-two-field", "123456"]
+    assert json_leaves(doc.encode()) == json_leaves(doc)
+    assert json_leaves({"k": '{"inner": "demo-inner-field"}'}) == [
+        '{"inner": "demo-inner-field"}', "demo-inner-field"]  # fmt: skip
+    for not_json in ("demo-plain-value", "{not json", b"\xff\xfe", "", "42", None, 7):
+        assert json_leaves(not_json) == []
