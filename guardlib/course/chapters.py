@@ -42,6 +42,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("09", "09_vault_openbao.ipynb", "HashiCorp Vault on-premises (OpenBao)", 35),
     Chapter("10", "10_putting_it_together.ipynb", "Putting it together", 45),
     Chapter("11", "11_keyless_deploys.ipynb", "Keyless deploys", 55),
+    Chapter("12", "12_encrypted_files.ipynb", "Secrets in git, encrypted", 55),
     Chapter("13", "13_notebook_secrets.ipynb", "Secrets in your own notebooks", 40),
     Chapter("14", "14_leak_hunt.ipynb", "The leak hunt", 30),
 )
