@@ -149,6 +149,40 @@ ISSUERS = ("github", "kubernetes")
 _SUBJECT_RE = re.compile(r"[A-Za-z0-9_./:@-]{1,255}\*?")
 
 
+#: what a GitHub subject pattern must start with: the exact owner and repository, then ':'
+#: (GitHub's subjects are ``repo:OWNER/REPO:<context>``; owner and repository names are letters,
+#: digits, '-', '_' and '.'). Without the ':' a pattern such as ``repo:codehive/wallet*`` would
+#: also admit ``repo:codehive/wallet-evil:…``.
+_GITHUB_PATTERN_HEAD = re.compile(r"repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:")
+#: a Kubernetes subject pattern: the exact namespace (``system:serviceaccount:NS:…``)
+_KUBERNETES_PATTERN_HEAD = re.compile(r"system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:")
+
+
+def pattern_problem(issuer: str, subject: str) -> str | None:
+    """Why a trusted subject pattern (one ending in ``*``) is too wide to seed, or None. A
+    GitHub pattern must name an exact owner and repository before its ``*``
+    (``repo:codehive/wallet:*`` is fine; ``r*``, ``repo:c*``, ``repo:codehive*``,
+    ``repo:codehive/*`` and ``repo:codehive/wallet*`` would each admit other repositories,
+    ``repo:codehive-evil/x`` among them); a Kubernetes pattern an exact namespace."""
+    if not subject.endswith("*"):
+        return None
+    head = subject[:-1]
+    if issuer == "kubernetes":
+        if _KUBERNETES_PATTERN_HEAD.match(head):
+            return None
+        return (
+            "a subject pattern must name at least a namespace: "
+            "'system:serviceaccount:NAMESPACE:' before its '*'"
+        )
+    if _GITHUB_PATTERN_HEAD.match(head):
+        return None
+    return (
+        "a subject pattern must name at least a repository: an exact owner and repository "
+        "before its '*', as 'repo:OWNER/REPO:*' (e.g. 'repo:codehive/wallet:*'); "
+        f"{subject[:64]!r} would also match other repositories"
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class SeedSpec:
     identities: Mapping[str, IdentitySpec]
@@ -273,8 +307,9 @@ class SeedSpec:
                     f"{where}: subject is 1-255 characters of letters, digits and _ . / : @ -, "
                     "optionally ending in one '*'"
                 )
-            if subject == "*" or subject.endswith(":*") and subject.count(":") < 2:
-                raise SeedError(f"{where}: a subject pattern must name at least a repository")
+            why = pattern_problem(issuer, subject)
+            if why is not None:
+                raise SeedError(f"{where}: {why}")
             audience = item.get("audience")
             if audience is not None and (
                 not isinstance(audience, str)

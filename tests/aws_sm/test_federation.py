@@ -488,3 +488,29 @@ def test_the_seed_makes_one_provider_per_issuer_and_keeps_other_trust_statements
     assert exchange(cloud, token(cloud, env_dev, "wallet-deploy"), DEV)[0] == 200
     assert exchange(cloud, token(cloud, env_dev, AUD), DEV)[0] == 200  # the COURSE trust
     assert refused(cloud, token(cloud, MAIN, "wallet-deploy"), role=PROD) == "403 AccessDenied"
+
+
+# -- subject patterns the seed refuses (issue 16) -----------------------------------------------
+@pytest.mark.parametrize(
+    "pattern",
+    ["r*", "repo:c*", "repo:codehive*", "repo:codehive/*", "repo:codehive/wallet*", "repo:*"],
+)
+def test_a_pattern_that_names_no_exact_repository_is_refused_at_seeding(
+    cloud: emulators.OfflineCloud, aws: Any, pattern: str
+) -> None:
+    from guardlib.emulators.seed import SeedError
+
+    cloud.trusts.clear()
+    wide = {"identity": "prod-app", "subject": pattern, "clouds": ["aws"]}
+    with pytest.raises(SeedError, match="exact owner and repository before its"):
+        cloud.seed({**COURSE, "trusts": [*COURSE["trusts"], wide]})
+    cloud.trusts.clear()
+
+
+def test_a_look_alike_repository_never_reads_prod(cloud: emulators.OfflineCloud, fed: Any) -> None:
+    """With the course's trusts (and ops-app's ``repo:codehive/wallet:*``), a token from
+    ``codehive-evil`` or ``codehive/wallet-evil`` becomes no role at all."""
+    for subject in ("repo:codehive-evil/x:ref:refs/heads/main", "repo:codehive-evil/x:pull_request",
+                    "repo:codehive/wallet-evil:ref:refs/heads/main"):  # fmt: skip
+        for role in (PROD, DEV, OPS):
+            assert refused(cloud, token(cloud, subject), role) == "403 AccessDenied"

@@ -126,3 +126,71 @@ def test_dev_app_is_denied_on_a_missing_secret_too(seeded, client_as, path, monk
     code, details, _ = call(client_as("dev-app"), path)
     assert code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.OK), (code, details)
     assert code != grpc.StatusCode.NOT_FOUND
+
+
+# -- STS: claims Google requires of a subject token (issue 16) ---------------------------------
+def _token_with(cloud, subject: str, drop: str = "", **claims) -> str:
+    """A token the offline GitHub issuer signs, with ``drop`` removed and ``claims`` set."""
+    import time
+
+    from guardlib.emulators.kit import jwt
+    from guardlib.emulators.oidc import protocol
+
+    from .test_federation import TOKEN_AUDIENCE
+
+    state = cloud.oidc.issuer("github")
+    now = int(time.time())
+    body = protocol.github_claims(subject, TOKEN_AUDIENCE)
+    body.update(iss=state.url, iat=now, nbf=now, exp=now + 300)
+    body.update(claims)
+    body.pop(drop, None)
+    return jwt.sign(body, state.key.private_key, state.key.kid)
+
+
+@pytest.fixture
+def course(cloud, gcp):
+    from guardlib.emulators.seed import COURSE
+
+    cloud.seed(COURSE)
+    return gcp
+
+
+@pytest.mark.parametrize(
+    "drop, claims, refused",
+    [
+        ("", {}, False),
+        ("iat", {}, True),  # Google requires iat
+        ("", {"iat": None}, True),
+        ("", {"iat": "1700000000"}, True),
+        ("", {"iat": True}, True),
+        ("", {"exp_offset": 48 * 3600}, False),  # exactly 48 hours: still accepted
+        ("", {"exp_offset": 48 * 3600 + 1}, True),  # longer: refused
+        ("", {"exp_offset": 30 * 24 * 3600}, True),
+    ],
+    ids=["ok", "no-iat", "iat-null", "iat-string", "iat-bool", "48h", "48h+1s", "30d"],
+)
+def test_sts_refuses_what_google_refuses(cloud, course, drop, claims, refused):
+    import time
+
+    from .test_federation import MAIN, sts_refusal
+
+    claims = dict(claims)
+    offset = claims.pop("exp_offset", None)
+    if offset is not None:
+        now = int(time.time())
+        claims.update(iat=now, nbf=now, exp=now + offset)
+    token = _token_with(cloud, MAIN, drop, **claims)
+    if not refused:
+        from google.auth.transport.requests import Request
+
+        from .test_federation import credentials
+
+        creds = credentials(cloud, course, token, impersonate=False)
+        creds.refresh(Request())
+        assert creds.token.startswith("ya29.d.")
+        return
+    body = sts_refusal(cloud, course, token)
+    assert body["error"] == "invalid_grant", body
+    assert (
+        "stale to sign-in" in body["error_description"] or "48 hours" in (body["error_description"])
+    )

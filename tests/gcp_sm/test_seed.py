@@ -75,3 +75,42 @@ def test_seed_admin_identity_and_project_roles(cloud, client_as):
         audit.access_secret_version(name=f"{PROJECT}/secrets/api-key/versions/1")
     with pytest.raises(SeedError, match="unknown role"):
         cloud.seed({"gcp": {"project_roles": {"audit-app": ["roles/made.up"]}}})
+
+
+# -- subject patterns (issue 16) -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "pattern",
+    ["r*", "repo:c*", "repo:codehive*", "repo:codehive/*", "repo:codehive/wallet*", "repo:*"],
+)
+def test_a_pattern_without_an_exact_repository_is_a_seed_error(cloud, pattern):
+    from guardlib.emulators.seed import COURSE
+
+    wide = {"identity": "prod-app", "subject": pattern, "clouds": ["gcp"]}
+    with pytest.raises(SeedError, match="exact owner and repository before its"):
+        cloud.seed({**COURSE, "trusts": [*COURSE["trusts"], wide]})
+
+
+@pytest.mark.parametrize(
+    "pattern", ["system:serviceaccount:*", "system:*", "system:serviceaccount:Prod:*"]
+)
+def test_a_kubernetes_pattern_names_a_namespace(cloud, pattern):
+    wide = {"identity": "prod-app", "issuer": "kubernetes", "subject": pattern}
+    with pytest.raises(SeedError, match="namespace"):
+        cloud.seed({"trusts": [wide]})
+
+
+def test_a_look_alike_repository_never_reads_prod(cloud, gcp):
+    """``repo:codehive-evil/x`` is refused by STS under the course's trusts (the provider's
+    condition names the owner codehive, and no binding names another repository)."""
+    from guardlib.emulators.seed import COURSE
+
+    from .test_federation import TOKEN_AUDIENCE, sts_refusal
+
+    ops = {"identity": "ops-app", "subject": "repo:codehive/wallet:*", "clouds": ["gcp"]}
+    cloud.seed({**COURSE, "trusts": [*COURSE["trusts"], ops]})
+    for subject in (
+        "repo:codehive-evil/x:pull_request",
+        "repo:codehive-evil/x:ref:refs/heads/main",
+    ):
+        token = cloud.oidc.mint(subject, TOKEN_AUDIENCE)
+        assert sts_refusal(cloud, gcp, token)["error"] == "unauthorized_client"

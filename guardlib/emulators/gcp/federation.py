@@ -75,6 +75,9 @@ SUBJECT_TOKEN_TYPES = (
 )
 SUBJECT_TOKEN_TYPE = SUBJECT_TOKEN_TYPES[0]  # what google-github-actions/auth writes
 MAX_FEDERATED_LIFETIME = 3600
+#: the longest a subject token may live (exp - iat) for Google STS to accept it: 48 hours
+#: (issue 16, checked against Google's STS reference); a token without ``iat`` is refused too
+MAX_SUBJECT_TOKEN_LIFETIME = 48 * 3600
 MAX_SA_TOKEN_LIFETIME = 3600  # without the org policy constraint that allows 12 h
 
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
@@ -452,6 +455,19 @@ class Federation:
                     "invalid_grant", f"ID Token issued at {issued} is stale to sign-in."
                 ) from None
             raise ExchangeError("invalid_grant", "Unable to parse the ID Token.") from None
+        # the kit's verify takes iat as optional (an integer NumericDate when present); Google
+        # STS requires it, and refuses a token that claims to live longer than 48 hours. The
+        # missing-iat text is the one Google sends for an unusable iat ("issued at null"); the
+        # lifetime text is this emulator's own, under Google's error code.
+        iat = claims.get("iat")
+        if not isinstance(iat, int) or isinstance(iat, bool):
+            raise ExchangeError("invalid_grant", "ID Token issued at null is stale to sign-in.")
+        if claims["exp"] - iat > MAX_SUBJECT_TOKEN_LIFETIME:
+            raise ExchangeError(
+                "invalid_grant",
+                f"ID Token issued at {iat} expires at {claims['exp']}: its lifetime is longer "
+                f"than the maximum of {MAX_SUBJECT_TOKEN_LIFETIME // 3600} hours.",
+            )
         context: dict[str, Any] = {"assertion": claims}
         attributes: dict[str, str] = {}
         subject: str | None = None
