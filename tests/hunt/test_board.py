@@ -101,3 +101,19 @@ def test_scoreboard_widget_has_a_text_form() -> None:
     update(board, "ruby", summary(200, 1))
     assert board.children[0].value == 1
     assert "score 200" in board.guardlib_text
+
+
+def test_an_unwritable_board_does_not_stop_the_hunt(tmp_path: Path, capsys) -> None:
+    from guardlib.course.hunt import Hunt
+
+    blocker = tmp_path / "board"
+    blocker.write_text("a file where the board folder should be")
+    environ = {"GUARDLIB_HUNT_ROOM_SECRET": "room-secret-for-the-hunt-tests-0001"}
+    hunt = Hunt(learner="ruby", root=tmp_path / "w", board=blocker, environ=environ)
+    try:
+        assert hunt.check(hunt.world.values["ci-log"]).status == "accepted"
+        assert hunt.check("nothing-here-at-all").status == "false-positive"
+        out = capsys.readouterr().out
+        assert out.count("could not be written") == 1
+    finally:
+        hunt.close()

@@ -80,6 +80,7 @@ class Hunt:
         configured = board if board is not None else environ.get(BOARD_VARIABLE) or None
         self.board = Path(configured) if configured else None
         self._boards: list[Any] = []
+        self._board_warned = False
         self._stack = ExitStack()
         self.worker_pid: int | None = None
 
@@ -193,7 +194,13 @@ class Hunt:
         for board in self._boards:
             update(board, self.learner, summary)
         if self.board is not None:
-            publish(self.board, self.learner, summary)
+            try:
+                publish(self.board, self.learner, summary)
+            except OSError as error:  # a board folder that is gone or read-only: play on
+                if not self._board_warned:
+                    self._board_warned = True
+                    print(f"(the leaderboard row could not be written to {self.board}: "
+                          f"{error.strerror or type(error).__name__})")  # fmt: skip
 
 
 def facilitator_leaderboard(board: str | os.PathLike[str] | None = None) -> str:
