@@ -146,9 +146,23 @@ def _sops_config(cloud: Any, spec: str, env: dict[str, str], folder: Path) -> di
     return path | {"CONFIG_FILE": str(plain)}
 
 
+def _mapping(cloud: Any, spec: str, env: dict[str, str], folder: Path) -> dict[str, str]:
+    """Chapter 10's config.py on a developer's laptop: a committed mapping whose dev table
+    reads through the laptop's own logins (~/.aws for Secrets Manager, ~/.vault-token for
+    OpenBao), named by SECRETS_FILE."""
+    mapping = folder / "secrets.toml"
+    mapping.write_text(
+        '[dev]\nDB_PASSWORD = "vault://secret/dev-api-key#value"\n'
+        'API_KEY = "aws-sm://dev-api-key"\n',
+        encoding="utf-8",
+    )
+    return {"SECRETS_FILE": str(mapping)}
+
+
 #: the application's own configuration a chapter's snippet needs beyond API_KEY_SECRET (files
 #: the deployment ships with the app), made for one platform's process
 APP_SETUP: dict[str, Callable[[Any, str, dict[str, str], Path], dict[str, str]]] = {
+    "10_": _mapping,
     "12_": _sops_config,
 }
 
@@ -212,6 +226,7 @@ def test_snippet_runs_on_its_platform_and_prints_no_secret(
             extra |= setup(seeded, spec, env, tmp_path)
     lines = fresh_python(snippet.source, env, **extra)
     output = "\n".join(lines)
+    assert "not ready" not in output, f"{snippet.name} on {spec}: {output}"
     for value in DEMO_VALUES:
         assert value not in output, f"{snippet.name} printed a secret on {spec}"
 
