@@ -69,20 +69,18 @@ def test_seeds_and_learners_change_the_world(tmp_path: Path) -> None:
     assert base["refs"] != other_key["refs"]  # the commits hold other values
 
 
-def test_fast_and_inside_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under 10 s; IPython, git and the worker write nothing to HOME or the cwd."""
+def test_nothing_outside_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """IPython, git and the worker write nothing to HOME or the cwd. (Its speed, under 10 s,
+    is measured by bench/bench_hunt.py, not asserted here.)"""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("USERPROFILE", str(home))
     monkeypatch.delenv("IPYTHONDIR", raising=False)
     monkeypatch.chdir(tmp_path)
-    started = time.perf_counter()
     world = generate(tmp_path / "world", seed=1, key=KEY)
     with running_worker(world):
         pass
-    elapsed = time.perf_counter() - started
-    assert elapsed < 10, f"the generator took {elapsed:.1f} s"
     assert list(home.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "world"]
 
