@@ -357,3 +357,14 @@ def test_dev_app_is_forbidden_every_operation_on_prod(
     assert error["code"] == "Forbidden"
     assert error["innererror"] == {"code": "ForbiddenByRbac"}
     assert "demo-not-a-real-key-prod" not in response.text()
+
+
+def test_an_empty_name_and_an_empty_value(admin: SecretClient) -> None:
+    """Issue 16's cases in the walk: ``set_secret("", v)`` PUTs to the collection, 405
+    MethodNotAllowed; an empty value is stored as one."""
+    from azure.core.exceptions import HttpResponseError
+
+    with pytest.raises(HttpResponseError) as err:
+        admin.set_secret("", "demo-not-a-real-value")
+    assert (err.value.status_code, err.value.error.code) == (405, "MethodNotAllowed")
+    assert admin.set_secret("blank", "").value == ""
