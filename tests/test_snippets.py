@@ -84,7 +84,7 @@ RUNS = [(s, spec) for s in SNIPPETS for spec in s.platforms]
 
 def _imports(source: str) -> set[str]:
     """The top-level package of every import in ``source`` (relative imports as ``.``)."""
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
