@@ -26,7 +26,7 @@ def main() -> None:
     from guardlib.course.hunt import flags
     from guardlib.course.hunt.generator import generate, running_worker
 
-    key = flags.learner_key(b"bench-room-secret-0000000000", "bench")
+    key = flags.learner_key(b"demo-not-a-real-bench-room-secret", "bench")
     generated, workers, scans = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-hunt-") as folder:
         for run in range(RUNS):

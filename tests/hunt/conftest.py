@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOM_SECRET = "room-secret-for-the-hunt-tests-0001"
+ROOM_SECRET = "demo-not-a-real-room-secret-0001"
 
 
 @pytest.fixture

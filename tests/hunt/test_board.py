@@ -108,7 +108,7 @@ def test_an_unwritable_board_does_not_stop_the_hunt(tmp_path: Path, capsys) -> N
 
     blocker = tmp_path / "board"
     blocker.write_text("a file where the board folder should be")
-    environ = {"GUARDLIB_HUNT_ROOM_SECRET": "room-secret-for-the-hunt-tests-0001"}
+    environ = {"GUARDLIB_HUNT_ROOM_SECRET": "demo-not-a-real-room-secret-0001"}
     hunt = Hunt(learner="ruby", root=tmp_path / "w", board=blocker, environ=environ)
     try:
         assert hunt.check(hunt.world.values["ci-log"]).status == "accepted"

@@ -14,7 +14,7 @@ from guardlib.course.hunt.challenges import BY_ID, CHALLENGES, FALSE_POSITIVE_PE
 from guardlib.course.hunt.checking import Ledger, judge
 from guardlib.course.hunt.generator import AWS_EXAMPLE_KEY_ID, planted_values
 
-ROOM = b"room-secret-for-the-hunt-tests-0001"
+ROOM = b"demo-not-a-real-room-secret-0001"
 
 
 def values_for(learner: str, room: bytes = ROOM) -> dict[str, str]:
@@ -53,8 +53,8 @@ def test_room_secret_file_is_generated_once_owner_only(tmp_path: Path) -> None:
 
 def test_bad_room_settings_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(flags.HuntSetupError, match="too short") as error:
-        flags.room_secret({"GUARDLIB_HUNT_ROOM_SECRET": "abc123"})
-    assert "abc123" not in str(error.value)
+        flags.room_secret({"GUARDLIB_HUNT_ROOM_SECRET": "demo-not-a-real"})
+    assert "demo-not-a-real" not in str(error.value)
     with pytest.raises(flags.HuntSetupError, match="not hex"):
         flags.resolve_learner_key("ruby", {"GUARDLIB_HUNT_LEARNER_KEY": "zz-not-hex"})
 

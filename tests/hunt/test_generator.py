@@ -20,7 +20,7 @@ from guardlib.course.hunt import flags
 from guardlib.course.hunt.challenges import CHALLENGES
 from guardlib.course.hunt.generator import generate, planted_values, running_worker
 
-KEY = flags.learner_key(b"room-secret-for-the-hunt-tests-0001", "ruby")
+KEY = flags.learner_key(b"demo-not-a-real-room-secret-0001", "ruby")
 
 
 def snapshot(root: Path) -> dict[str, object]:

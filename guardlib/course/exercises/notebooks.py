@@ -37,7 +37,7 @@ _CODE_CELLS = 3  # the cleaned notebook keeps its three code cells
 def _password_state(value: str) -> dict[str, Any]:
     from guardlib.course.hunt.generator import password_widget_state
 
-    return password_widget_state(value, "5f0c3a1e9b7d4c2a8e6f1b3d5a7c9e0f", "GitHub token")
+    return password_widget_state(value, "exercise-13-password-box", "GitHub token")
 
 
 def _notebook(*, pasted_source: bool, with_widget: bool) -> Any:
