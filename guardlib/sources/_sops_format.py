@@ -61,6 +61,9 @@ KNOWN_METADATA = frozenset(
     }
 )
 KEY_TYPES = ("age", "kms", "hc_vault", "pgp", "gcp_kms", "azure_kv", "hckms")
+#: more leaves than this is refused: YAML aliases can make a small file name the same subtree
+#: exponentially often (an "alias bomb" in a pull request would otherwise stall a CI job)
+MAX_LEAVES = 100_000
 SUPPORTED_MAJOR = 3
 
 _ENC = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
@@ -97,6 +100,17 @@ def format_for_path(path: str) -> str:
 
 def load(data: bytes, fmt: str) -> tuple[list[Branch], dict[str, Any]]:
     """The tree's branches (documents) without metadata, and the raw metadata mapping."""
+    failed = False
+    try:
+        return _load(data, fmt)
+    except RecursionError:
+        failed = True
+    if failed:
+        raise SopsFormatError("it is nested too deeply to be a sops file")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _load(data: bytes, fmt: str) -> tuple[list[Branch], dict[str, Any]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -576,6 +590,15 @@ def decrypt_value(text: str, key: bytes, aad: str) -> tuple[Any, bytes]:
     raise ValueError(f"a sops value has an unknown type {kind[:20]!r}")
 
 
+def _bounded(leaves: Iterator[Any]) -> Iterator[Any]:
+    for count, leaf in enumerate(leaves, 1):
+        if count > MAX_LEAVES:
+            raise SopsFormatError(
+                f"it has more than {MAX_LEAVES} values (YAML aliases repeating a subtree?)"
+            )
+        yield leaf
+
+
 def walk(branch: Branch, path: list[str]) -> Iterator[tuple[list[str], Any, Any]]:
     """sops.go walkBranch/walkSlice order: yields ``(path, container, index)`` for every leaf
     that is not a comment or null; ``container[index]`` is a ``(key, value)`` pair's slot or a
@@ -609,38 +632,38 @@ def decrypt_tree(branches: list[Branch], meta: Metadata, key: bytes) -> tuple[li
     if meta.mac_only_encrypted:
         for h in hashes:
             h.update(MAC_ONLY_ENCRYPTED_INIT)
-    for branch in branches:
-        for path, container, index in list(walk(branch, [])):
-            slot = container[index]
-            is_pair = isinstance(container, Branch)
-            value = slot[1] if is_pair else slot
-            encrypted = meta.should_encrypt(path)
-            if encrypted:
-                if not isinstance(value, str):
-                    raise ValueError(":".join(path))
-                if value == "":
-                    plain: Any = ""
-                    as_bytes = [b"", b""]
-                else:
-                    try:
-                        plain, raw = decrypt_value(value, key, ":".join(path) + ":")
-                    except ValueError:
-                        raise ValueError(".".join(path)) from None
-                    as_bytes = [raw, raw]
+    leaves = [leaf for branch in branches for leaf in _bounded(walk(branch, []))]
+    for path, container, index in leaves:
+        slot = container[index]
+        is_pair = isinstance(container, Branch)
+        value = slot[1] if is_pair else slot
+        encrypted = meta.should_encrypt(path)
+        if encrypted:
+            if not isinstance(value, str):
+                raise ValueError(":".join(path))
+            if value == "":
+                plain: Any = ""
+                as_bytes = [b"", b""]
             else:
-                plain = value
-                as_bytes = [plain_bytes(value, False), plain_bytes(value, True)]
-                if isinstance(value, (_JsonInt, _JsonFloat)):
-                    plain = int(value) if isinstance(value, _JsonInt) else float(value)
-                elif isinstance(value, (dt.datetime, dt.date)):
-                    plain = _go_time(value)
-            if not meta.mac_only_encrypted or encrypted:
-                for h, b in zip(hashes, as_bytes, strict=True):
-                    h.update(b)
-            if is_pair:
-                container[index] = (slot[0], plain)
-            else:
-                container[index] = plain
+                try:
+                    plain, raw = decrypt_value(value, key, ":".join(path) + ":")
+                except ValueError:
+                    raise ValueError(".".join(path)) from None
+                as_bytes = [raw, raw]
+        else:
+            plain = value
+            as_bytes = [plain_bytes(value, False), plain_bytes(value, True)]
+            if isinstance(value, (_JsonInt, _JsonFloat)):
+                plain = int(value) if isinstance(value, _JsonInt) else float(value)
+            elif isinstance(value, (dt.datetime, dt.date)):
+                plain = _go_time(value)
+        if not meta.mac_only_encrypted or encrypted:
+            for h, b in zip(hashes, as_bytes, strict=True):
+                h.update(b)
+        if is_pair:
+            container[index] = (slot[0], plain)
+        else:
+            container[index] = plain
     return [to_plain(b) for b in branches], *(h.hexdigest().upper() for h in hashes)  # type: ignore[return-value]
 
 

@@ -524,15 +524,17 @@ def decrypt_file(path: Path, text: str) -> tuple[Any, str]:
             cause=ProviderCause("SopsFormatError"),
         )
     key = data_key(meta, text)
-    bad_path = None
+    bad_path = problem = None
     try:
         docs, mac_a, mac_b = fmt.decrypt_tree(branches, meta, key)
     except ValueError as exc:
         bad_path = str(exc)
-    except fmt.SopsFormatError as exc:
+    except (fmt.SopsFormatError, RecursionError) as exc:
+        problem = str(exc) if isinstance(exc, fmt.SopsFormatError) else "it is nested too deeply"
+    if problem is not None:  # raised outside the except block: no context kept
         raise ResolveError(
-            text, f"{text}: cannot read {path}: {exc}", cause=ProviderCause("SopsFormatError")
-        ) from None
+            text, f"{text}: cannot read {path}: {problem}", cause=ProviderCause("SopsFormatError")
+        )
     if bad_path is not None:
         raise ResolveError(
             text,

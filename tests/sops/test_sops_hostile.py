@@ -217,3 +217,24 @@ def test_references_parse_and_print(tmp_path: Path) -> None:
     ):
         with pytest.raises(guardlib.InvalidReference):
             guardlib.parse_reference(bad)
+
+
+def test_alias_bombs_and_deep_nesting_are_refused_quickly(enc: Path, tmp_path: Path) -> None:
+    """A pull request adds a few lines of YAML aliases to a real sops file (10**9 values once
+    expanded): refused by count before any is decrypted, in well under a second of work."""
+    import time
+
+    bomb = ["bomb_a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        bomb.append(f"bomb_{chr(97 + i)}: &{chr(97 + i)} [{', '.join(['*' + chr(96 + i)] * 10)}]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text(enc.read_text().replace("sops:\n", "\n".join(bomb) + "\nsops:\n", 1))
+    began = time.perf_counter()
+    error = refused(path)
+    assert time.perf_counter() - began < 10
+    assert "more than 100000 values" in str(error)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ResolveError) as info:
+        guardlib.resolve(f"sops://{deep}", cache=None)
+    assert "nested too deeply" in str(info.value) or "not an object" in str(info.value)
