@@ -149,8 +149,9 @@ def _fingerprinter(
     bound: Any = None  # the os.environ the two below belong to
     look_up: Any = None  # its store's .get
     names: tuple[Any, ...] = ()  # the variables, encoded as that store's keys
-    # one tuple, replaced whole (atomic): (snapshot, paths, stats, fingerprint)
-    last: tuple[Any, ...] = (object(), (), (), "")
+    # one tuple, replaced whole (atomic): (snapshot, paths, stats, fingerprint, pairs), where
+    # pairs is ((encoded name, the very object the store held), ...) for the hot path
+    last: tuple[Any, ...] = (object(), (), (), "", ((None, object()),))
 
     def rebind(environ: Any) -> None:
         nonlocal bound, look_up, names
@@ -194,7 +195,8 @@ def _fingerprinter(
         if any(snapshot[i] is None for i in needed):
             fingerprint = ""  # incomplete: fingerprint() answers fallback()
         nonlocal last
-        last = (snapshot, tuple(all_paths), tuple(stats), fingerprint)
+        pairs = tuple(zip(names, snapshot, strict=True))
+        last = (snapshot, tuple(all_paths), tuple(stats), fingerprint, pairs)
         return fingerprint
 
     def with_files(snapshot: tuple[Any, ...], previous: tuple[Any, ...]) -> str:
@@ -210,13 +212,19 @@ def _fingerprinter(
         return compute(snapshot, paths_of(snapshot), now) or fallback()
 
     def fingerprint() -> str:
-        if os.environ is not bound:
-            rebind(os.environ)
-        snapshot = tuple(map(look_up, names))
         previous = last
-        if snapshot == previous[0] and not previous[1]:  # the hot path: nothing changed
-            return previous[3] or fallback()  # type: ignore[no-any-return]
-        return with_files(snapshot, previous)
+        if os.environ is bound:
+            # the hot path: each variable's store still holds the very object it held at the
+            # last computation (an identity check; a loop beats tuple(map(...)) by ~2x here)
+            for name, held in previous[4]:
+                if look_up(name) is not held:
+                    break
+            else:
+                if not previous[1]:
+                    return previous[3] or fallback()  # type: ignore[no-any-return]
+        else:
+            rebind(os.environ)
+        return with_files(tuple(map(look_up, names)), previous)
 
     return fingerprint
 
