@@ -373,3 +373,14 @@ def test_a_refusal_inside_grpcs_auth_plugin_is_access_denied(world: Any) -> None
     error = gcp.classify(ref, info.value)
     assert isinstance(error, AccessDenied)
     assert PROD not in str(error)
+
+
+@pytest.mark.parametrize("ref", PROD_REFS)
+def test_aresolve_never_serves_another_identity(world: Any, use: Any, ref: str) -> None:
+    import asyncio
+
+    use("prod-app")
+    assert asyncio.run(guardlib.aresolve(ref)) == PROD
+    use("dev-app")
+    with pytest.raises(AccessDenied):
+        asyncio.run(guardlib.aresolve(ref))
