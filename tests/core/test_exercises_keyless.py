@@ -81,8 +81,6 @@ def test_naming_the_identity_is_allowed(no_cloud: None) -> None:
     ("subject", "let_in"),
     [
         ("repo:codehive/wallet:*", ["another branch", "pull request", "prod environment", "a tag"]),
-        ("repo:codehive/wallet*", ["look-alike repository", "pull request"]),
-        ("repo:codehive/*", ["another repository", "look-alike repository"]),
         ("repo:codehive/wallet:ref:refs/heads/*", ["another branch", "starts with main"]),
         ("repo:codehive/wallet:ref:refs/heads/main*", ["starts with main"]),
         ("repo:codehive/wallet:ref:*", ["a tag", "another branch"]),
@@ -97,6 +95,16 @@ def test_broad_subjects_name_what_they_let_in(no_cloud: None, subject: str,
         assert label in verdict.message, verdict.message
     assert "refuses the deploy job" not in verdict.message
     assert "fork" not in verdict.message  # no pattern of codehive's matches ruby-fork
+
+
+@pytest.mark.parametrize("subject", ["repo:codehive/wallet*", "repo:codehive/*", "repo:c*"])
+def test_patterns_that_reach_other_repositories_are_refused_as_written(
+    no_cloud: None, subject: str
+) -> None:
+    """The seed's own rule: a pattern names an exact owner and repository before its '*'
+    (a look-alike repository such as codehive/wallet-evil would match otherwise)."""
+    verdict = ex.evaluate_narrowest_trust({**GOOD, "subject": subject})
+    assert not verdict.ok and "would also match other repositories" in verdict.message
 
 
 def test_no_audience_lets_in_a_token_meant_for_someone_else(no_cloud: None) -> None:
@@ -143,7 +151,7 @@ def test_unreadable_trusts(no_cloud: None, answer: Any, expected: str) -> None:
 
 
 def test_the_expired_token_and_the_other_issuer_are_refused_by_verification(no_cloud: None) -> None:
-    rows = ex.trust_matrix({**GOOD, "subject": "repo:codehive/*", "audience": None})
+    rows = ex.trust_matrix({**GOOD, "subject": "repo:codehive/wallet:*", "audience": None})
     assert not isinstance(rows, ex.Verdict)
     by_label = {r.case.label: r for r in rows}
     assert by_label["an expired token"].why == "expired"
