@@ -11,6 +11,7 @@ holds the SHA-1 fingerprint and never the value.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,6 +24,37 @@ from .patterns import find_patterns, is_decoy
 GENERIC_KINDS = frozenset(
     {"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword"}
 )
+
+
+#: the longest line detect-secrets is given whole (see :meth:`Engine._ds_lines`)
+SEGMENT = 400
+_OVERLAP = 150
+_CUT = re.compile(r"(?<=[,;&\s])")
+
+
+def segments(line: str) -> list[str]:
+    """``line`` cut into pieces of at most :data:`SEGMENT` characters, after separators
+    where it has them; a piece without one is cut with an overlap, so a value up to
+    ``_OVERLAP`` characters long is whole in some piece."""
+    if len(line) <= SEGMENT:
+        return [line]
+    pieces: list[str] = []
+    current = ""
+    for token in _CUT.split(line):
+        if len(current) + len(token) <= SEGMENT:
+            current += token
+            continue
+        if current:
+            pieces.append(current)
+        current = ""
+        if len(token) <= SEGMENT:
+            current = token
+        else:
+            step = SEGMENT - _OVERLAP
+            pieces += [token[i : i + SEGMENT] for i in range(0, len(token) - _OVERLAP, step)]
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,12 +94,23 @@ class Engine:
 
     def _ds_lines(self, lines: list[str], name: str) -> Iterator[tuple[int, str, str]]:
         """detect-secrets' line plugins and filters on lines held in memory; ``name`` is a
-        pseudo file name whose extension picks the keyword detector's language rules."""
+        pseudo file name whose extension picks the keyword detector's language rules.
+
+        A line longer than :data:`SEGMENT` is given to detect-secrets in segments (cut after
+        ``,`` ``;`` ``&`` or a space, else every ``SEGMENT`` characters with an overlap), and
+        its findings keep the line's number: detect-secrets' keyword patterns take time
+        quadratic in a line's length (8 KB of ``password`` takes it 20 s), and a key in a
+        dict printed on one line reads best item by item."""
         from detect_secrets.core.scan import _process_line_based_plugins
 
-        numbered = list(enumerate(lines, start=1))
+        numbered: list[tuple[int, str]] = []
+        origin: list[int] = []
+        for number, line in enumerate(lines, start=1):
+            for piece in segments(line):
+                numbered.append((len(numbered) + 1, piece))
+                origin.append(number)
         for secret in _process_line_based_plugins(lines=numbered, filename=name):
-            yield secret.line_number, secret.type, secret.secret_value or ""
+            yield origin[secret.line_number - 1], secret.type, secret.secret_value or ""
 
     # -- both, merged -------------------------------------------------------------------------
     def _merge(
@@ -99,8 +142,11 @@ class Engine:
         return sorted(kept, key=lambda h: (h.line, h.kind, h.fingerprint))
 
     def file_hits(self, path: Path, text: str) -> list[Hit]:
-        """A file on disk: detect-secrets' file scan plus guardlib's patterns on ``text``."""
+        """A file on disk: detect-secrets' file scan (its own, unless a line is too long for
+        it) plus guardlib's patterns on ``text``."""
         lines = text.splitlines()
+        if any(len(line) > SEGMENT for line in lines):
+            return self._merge(self._ds_lines(lines, path.name), lines, path.name)
         return self._merge(self._ds_file(path), lines, path.name)
 
     def line_hits(self, lines: list[str], name: str = "chunk.txt") -> list[Hit]:

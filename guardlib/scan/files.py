@@ -28,7 +28,6 @@ from pathlib import Path
 
 from . import ipython_history, notebooks
 from .detectors import Engine, Hit
-from .patterns import is_decoy
 from .findings import (
     KIND_TRACKED_ENV,
     KIND_UNIGNORED_ENV,
@@ -37,6 +36,7 @@ from .findings import (
     allowed,
     fingerprint,
 )
+from .patterns import is_decoy
 
 #: folders that tools write and people do not: never walked into (named explicitly, scanned)
 SKIPPED_FOLDERS = frozenset(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import re
 from collections import Counter
@@ -68,12 +69,12 @@ _SECRET_WORD = (
 # NAME=value / NAME: value / export NAME=value / ENV NAME value, unquoted (quoted values are
 # detect-secrets' keyword detector's), in the files where values go unquoted
 _ASSIGNMENT = re.compile(
-    r"(?i)(?:^|[\s;{,]|^export\s+|^(?:ENV|ARG)\s+)(?P<name>[A-Za-z_][\w.\-]*?"
+    r"(?i)(?:^|[\s;{,]|^export\s+|^(?:ENV|ARG)\s+)(?P<name>[A-Za-z_][\w.\-]{0,40}?"
     + _SECRET_WORD
-    + r"[\w\-]*)['\"]?\s*[=:]\s*(?P<value>[^\s'\"`,;#)(\]\[{}<>]{8,200})(?=$|[\s,;#'\"])"
+    + r"[\w\-]{0,40})['\"]?\s*[=:]\s*(?P<value>[^\s'\"`,;#)(\]\[{}<>]{8,200})(?=$|[\s,;#'\"])"
 )
 _DOCKER_ENV = re.compile(
-    r"(?i)^\s*(?:ENV|ARG)\s+(?P<name>[A-Za-z_]\w*?" + _SECRET_WORD + r"\w*)\s+"
+    r"(?i)^\s*(?:ENV|ARG)\s+(?P<name>[A-Za-z_]\w{0,40}?" + _SECRET_WORD + r"\w{0,40})\s+"
     r"(?P<value>[^\s'\"=]{8,200})\s*$"
 )
 #: files whose values are written unquoted (.env, INI, YAML, shell, Dockerfile, logs)
@@ -109,6 +110,7 @@ def unquoted_values(name: str) -> bool:
 _AWS_SECRET = re.compile(
     r"(?i)aws.{0,24}?(?:secret|sk).{0,24}?['\"]?\s*[=:]\s*['\"]?([0-9A-Za-z/+]{40})(?![0-9A-Za-z/+])"
 )
+_JWT = re.compile(r"\beyJ[0-9A-Za-z_\-]{8,}\.eyJ[0-9A-Za-z_\-]{8,}\.[0-9A-Za-z_\-]{16,}")
 _AUTH_HEADER = re.compile(r"(?i)\b(?:authorization|proxy-authorization)['\"]?\s*[:=]\s*['\"]?"
                           r"(bearer|token|basic)\s+([0-9A-Za-z._~+/\-]{16,}=*)")  # fmt: skip
 _REFERENCE = re.compile(
@@ -141,6 +143,16 @@ def _keyword_value_plausible(value: str) -> bool:
     return classes >= 2 and entropy(value) >= _ENTROPY_FLOOR
 
 
+def _jwt_plausible(token: str) -> bool:
+    """A JWT's header decodes to a JSON object naming its algorithm."""
+    header = token.split(".", 1)[0]
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except (binascii.Error, ValueError):
+        return False
+    return isinstance(decoded, dict) and "alg" in decoded
+
+
 def _basic_auth_plausible(encoded: str) -> bool:
     try:
         decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
@@ -160,6 +172,9 @@ def find_patterns(lines: list[str], name: str = "") -> Iterator[tuple[int, str, 
         for kind, pattern in _TOKENS:
             for match in pattern.finditer(line):
                 yield number, kind, match.group(1)
+        for match in _JWT.finditer(line):
+            if _jwt_plausible(match.group(0)):
+                yield number, "JSON Web Token", match.group(0)
         for match in _AWS_SECRET.finditer(line):
             yield number, "AWS Secret Access Key", match.group(1)
         for match in _AUTH_HEADER.finditer(line):
