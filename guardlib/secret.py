@@ -103,6 +103,7 @@ class Secret(Generic[T]):
 
     __slots__ = ("_secret_name",)  # the value is in no slot: see _values_store
     __hash__ = None  # type: ignore[assignment]  # deliberate: see module docstring
+    _secret_name: str | None
 
     def __init__(self, value: T, name: str | None = None) -> None:
         if isinstance(value, Secret):
