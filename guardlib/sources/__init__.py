@@ -102,8 +102,8 @@ class Fingerprint:
     ``credential_source.file``).
 
     A call is cheap when nothing changed: one dict look-up per variable in
-    ``os.environ``'s own store, one ``stat`` per file that counts, and a comparison with
-    the previous call. File digests are cached by (path, inode, size, mtime, ctime); a file
+    ``os.environ``'s own store, checking it still holds the very object it held last time,
+    and one ``stat`` per file that counts. File digests are cached by (path, inode, size, mtime, ctime); a file
     changed in the last two seconds is read again (:data:`RACY_NS`). The previous snapshot is
     kept in a closure, not an attribute: it refers to the very objects ``os.environ`` holds.
     """
@@ -227,10 +227,6 @@ def _fingerprinter(
         return with_files(tuple(map(look_up, names)), previous)
 
     return fingerprint
-
-
-def _home_file(*parts: str) -> str:
-    return str(Path("~", *parts))
 
 
 def default_fingerprint(ref: Any = None) -> Callable[[], str]:
