@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 MODULES = {
@@ -103,9 +102,10 @@ class Fingerprint:
 
     A call is cheap when nothing changed: one dict look-up per variable in
     ``os.environ``'s own store, checking it still holds the very object it held last time,
-    and one ``stat`` per file that counts. File digests are cached by (path, inode, size, mtime, ctime); a file
-    changed in the last two seconds is read again (:data:`RACY_NS`). The previous snapshot is
-    kept in a closure, not an attribute: it refers to the very objects ``os.environ`` holds.
+    and one ``stat`` per file that counts. File digests are cached by (path, inode, size,
+    mtime, ctime); a file changed in the last two seconds is read again (:data:`RACY_NS`).
+    The previous snapshot is kept in a closure, not an attribute: it refers to the very
+    objects ``os.environ`` holds.
     """
 
     def __init__(
