@@ -262,3 +262,19 @@ def test_exit_codes_are_documented_alike() -> None:
     help_text = " ".join(result.stdout.split())
     assert "1 found something, an unreadable file too (scan)" in help_text
     assert "reported as unreadable; the scan goes on" in help_text
+
+
+def test_the_repository_ships_its_baseline_and_the_readme_example_runs() -> None:
+    """Issue 17: `guardlib scan . --baseline .secrets.baseline` (the README's example) needs a
+    baseline. Every value in this repository is an allow-listed demo value, so the baseline
+    accepts nothing: a finding is fixed (or its demo value allow-listed), never baselined."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "guardlib scan . --baseline .secrets.baseline" in readme
+    document = json.loads((root / ".secrets.baseline").read_text(encoding="utf-8"))
+    assert {"version", "plugins_used", "filters_used", "results"} <= set(document)
+    assert document["results"] == {}
+    # the example's options, on one file (the whole tree is test_notebooks.py's job)
+    result = guardlib("scan", "README.md", "--baseline", ".secrets.baseline", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "allow-list: .secrets-allowlist" in result.stderr

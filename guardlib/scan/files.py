@@ -94,7 +94,7 @@ def _notebook(path: Path, text: str, engine: Engine) -> list[Finding]:
             reason += f" (line {exc.lineno})"
         findings = [_unreadable(path, reason), *_findings(path, engine.file_hits(path, text))]
         if conflicted:  # each side of the conflict, parsed as the notebook it would be
-            for side, label in zip(_conflict_sides(text), ("ours", "theirs")):
+            for side, label in zip(_conflict_sides(text), ("ours", "theirs"), strict=True):
                 try:
                     side_parts = list(notebooks.chunks(json.loads(side)))
                 except ValueError:
