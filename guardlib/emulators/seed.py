@@ -72,11 +72,19 @@ DEV_PROD: dict[str, Any] = {
 #: on the main branch of codehive/wallet may become ``prod-app``; a job in its ``dev``
 #: environment may become ``dev-app``. A pull request matches neither. And two AWS KMS keys
 #: (for SOPS files): ``alias/guard-dev``, which ``dev-app`` may decrypt with, and
-#: ``alias/guard-prod``, which ``prod-app`` may; the administrator encrypts with both.
+#: ``alias/guard-prod``, which ``prod-app`` may; the administrator encrypts with both. The same
+#: two keys in OpenBao's transit engine (``transit/keys/guard-dev``, ``guard-prod``), each
+#: identity's policy allowing ``transit/decrypt`` with its own key only (vault/admin.py).
 COURSE: dict[str, Any] = {
     **DEV_PROD,
     "aws": {
         "kms_keys": {
+            "guard-dev": {"decrypt": ["dev-app"]},
+            "guard-prod": {"decrypt": ["prod-app"]},
+        },
+    },
+    "vault": {
+        "transit_keys": {
             "guard-dev": {"decrypt": ["dev-app"]},
             "guard-prod": {"decrypt": ["prod-app"]},
         },

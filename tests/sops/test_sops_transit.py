@@ -134,3 +134,26 @@ def test_seed_is_checked_before_anything_is_sent(cloud: emulators.OfflineCloud) 
         with pytest.raises(SeedError):
             cloud.seed({"vault": bad})
     assert sorted(cloud["vault"].admin.transit_keys()) == ["guard-dev", "guard-prod"]
+
+
+def test_the_course_seed_has_transit_keys_with_a_policy_per_identity() -> None:
+    from guardlib.emulators.seed import COURSE
+
+    try:
+        cloud = emulators.start(only=["vault"])
+    except emulators.EmulatorUnavailable as exc:
+        pytest.skip(str(exc))
+    cloud["vault"].reset()
+    cloud.seed(COURSE)
+    try:
+        admin = cloud["vault"].admin
+        assert sorted(admin.transit_keys()) == ["guard-dev", "guard-prod"]
+        for identity, key, other in (
+            ("dev-app", "guard-dev", "guard-prod"),
+            ("prod-app", "guard-prod", "guard-dev"),
+        ):
+            policy = admin.request("GET", f"sys/policies/acl/{identity}")["data"]["policy"]
+            assert f'path "transit/decrypt/{key}"' in policy and other not in policy
+    finally:
+        cloud["vault"].reset()
+        cloud.seed(SEED)
