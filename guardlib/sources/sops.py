@@ -83,8 +83,8 @@ def user_config_dir() -> Path | None:
             return Path(xdg)
         home = os.environ.get("HOME")
         return Path(home) / "Library" / "Application Support" if home else None
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg)
+    if xdg:  # Go: a relative XDG_CONFIG_HOME is an error, and sops then looks nowhere
+        return Path(xdg) if os.path.isabs(xdg) else None
     home = os.environ.get("HOME")
     return Path(home) / ".config" if home else None
 

@@ -261,3 +261,40 @@ def test_shamir_key_groups(
     with pytest.raises(AccessDenied) as info:
         guardlib.resolve(f"sops://{enc}#token", cache=None)
     assert "1 of the 2 key groups" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("platform", "env", "expected"),
+    [
+        ("linux", {"HOME": "/home/ruby"}, "/home/ruby/.config/sops/age/keys.txt"),
+        ("linux", {"HOME": "/home/ruby", "XDG_CONFIG_HOME": "/cfg"}, "/cfg/sops/age/keys.txt"),
+        (
+            "linux",
+            {"HOME": "/home/ruby", "XDG_CONFIG_HOME": "rel"},
+            "/home/ruby/.config/sops/age/keys.txt",
+        ),
+        (
+            "darwin",
+            {"HOME": "/Users/ruby"},
+            "/Users/ruby/Library/Application Support/sops/age/keys.txt",
+        ),
+        ("darwin", {"HOME": "/Users/ruby", "XDG_CONFIG_HOME": "/cfg"}, "/cfg/sops/age/keys.txt"),
+        (
+            "win32",
+            {"AppData": "C:/Users/ruby/AppData/Roaming"},
+            "C:/Users/ruby/AppData/Roaming/sops/age/keys.txt",
+        ),
+    ],
+)
+def test_default_key_file_per_os(
+    monkeypatch: pytest.MonkeyPatch, platform: str, env: dict[str, str], expected: str
+) -> None:
+    """sops' getUserConfigDir: Go's os.UserConfigDir, with XDG_CONFIG_HOME honoured on macOS."""
+    from guardlib.sources import sops as source
+
+    for key in ("HOME", "XDG_CONFIG_HOME", "AppData", "APPDATA"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(source.sys, "platform", platform)
+    assert str(source.default_age_key_file()).replace("\\", "/") == expected
