@@ -278,3 +278,20 @@ def test_the_repository_ships_its_baseline_and_the_readme_example_runs() -> None
     result = guardlib("scan", "README.md", "--baseline", ".secrets.baseline", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "allow-list: .secrets-allowlist" in result.stderr
+
+
+def test_history_of_a_folder_scans_the_repositories_under_it(tmp_path: Path) -> None:
+    work = tmp_path / "app"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    (work / "ci.yml").write_text(f"env:\n  GH_TOKEN: {GITHUB}\n")
+    git(work, "add", "ci.yml")
+    git(work, "commit", "-q", "-m", "ci")
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(tmp_path / "origin.git"))
+    git(work, "rm", "-q", "ci.yml")
+    git(work, "commit", "-q", "-m", "no token in ci")
+    result = guardlib("scan", ".", "--history", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = sorted(result.stdout.splitlines())
+    assert [line.split(" (commit ")[0] for line in lines] == ["app/ci.yml:2", "origin.git/ci.yml:2"]
+    assert GITHUB not in result.stdout + result.stderr

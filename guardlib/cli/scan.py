@@ -80,10 +80,9 @@ def main(
         here = {(f.path, f.kind, f.fingerprint) for f in findings}
         repositories: set[Path] = set()
         try:
-            from guardlib.scan.git_history import repository_root
+            from guardlib.scan.git_history import repositories as repositories_of
 
-            for path in paths:
-                root = repository_root(path)
+            for root in (r for path in paths for r in repositories_of(path)):
                 if root in repositories:
                     continue
                 repositories.add(root)

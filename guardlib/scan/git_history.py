@@ -54,12 +54,39 @@ def _git(repo: Path, *args: str, stdin: str | None = None) -> str:
 
 
 def repository_root(path: str | Path) -> Path:
+    """The work tree holding ``path``, or the bare repository it is."""
     folder = Path(path)
     folder = folder if folder.is_dir() else folder.parent
     try:
+        if _git(folder, "rev-parse", "--is-bare-repository").strip() == "true":
+            return Path(_git(folder, "rev-parse", "--absolute-git-dir").strip())
         return Path(_git(folder, "rev-parse", "--show-toplevel").strip())
     except ScanError:
         raise ScanError(f"not a git repository: {path}") from None
+
+
+def repositories(path: str | Path) -> list[Path]:
+    """The repository holding ``path``; or, when ``path`` is a folder outside any, the
+    repositories under it (work trees with a ``.git``, and bare ``NAME.git`` folders)."""
+    try:
+        return [repository_root(path)]
+    except ScanError:
+        if not Path(path).is_dir():
+            raise
+    found: list[Path] = []
+    for root, dirs, files in os.walk(path):
+        here = Path(root)
+        if ".git" in dirs or ".git" in files:
+            found.append(here.resolve())
+        bare = here.name.endswith(".git") and (here / "HEAD").is_file() and "objects" in dirs
+        if bare:
+            found.append(here.resolve())
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_FOLDERS)
+    if not found:
+        raise ScanError(f"not a git repository, and none under it: {path}")
+    return found
 
 
 def introduced(repo: Path) -> dict[str, tuple[str, str]]:

@@ -202,7 +202,8 @@ _CHECKSUM_WORDS = re.compile(
 )
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _INTEGRITY = re.compile(r"^sha(?:1|256|384|512)-[0-9A-Za-z+/]+={0,2}\\?$")  # npm, SRI
-_WIDGET_ID = re.compile(r'^\s*"[0-9a-f]{32}": \{$|model_id|IPY_MODEL_')
+# a hex JSON key opening an object (saved widget state's model ids), or a widget reference
+_WIDGET_ID = re.compile(r'^\s*"[0-9a-f]{16,64}": \{\s*$|model_id|IPY_MODEL_')
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -214,7 +215,7 @@ def is_decoy(value: str, line: str = "") -> bool:
         return True  # aaaaaaaa, 00000000, abababab
     if _UUID.match(value):
         return True
-    if _HEX.match(value) and len(value) == 32 and _WIDGET_ID.search(line):
+    if _HEX.match(value) and _WIDGET_ID.search(line):
         return True  # an ipywidgets model id in saved widget state
     if _HEX.match(value) and len(value) in (32, 40, 56, 64, 96, 128):
         return bool(_CHECKSUM_WORDS.search(line))
