@@ -271,7 +271,7 @@ def test_shamir_key_groups(
         (
             "linux",
             {"HOME": "/home/ruby", "XDG_CONFIG_HOME": "rel"},
-            "/home/ruby/.config/sops/age/keys.txt",
+            "None",
         ),
         (
             "darwin",
