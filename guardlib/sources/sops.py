@@ -209,7 +209,10 @@ def _open_age(entries: list[dict[str, Any]]) -> bytes:
     identities, looked, problems = age_identities(recipients)
     shown = ", ".join(_short(r) for r in recipients)
     if not identities:
-        where = os.environ.get("SOPS_AGE_KEY_FILE") or str(default_age_key_file())
+        default = default_age_key_file()
+        where = os.environ.get("SOPS_AGE_KEY_FILE") or (
+            str(default) if default is not None else "sops/age/keys.txt in your config folder"
+        )
         extra = f" ({'; '.join(problems)})" if problems else ""
         raise _KeyFailure(
             "missing",
