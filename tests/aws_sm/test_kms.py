@@ -459,7 +459,7 @@ def test_bad_values_on_the_wire(kms, keyed, cloud):
          "SerializationException"),
         ('{"KeyId": "alias/guard-dev", "KeyId": "alias/guard-prod", "Plaintext": "eA=="}',
          "SerializationException"),
-        ('{"KeyId": ["alias/guard-dev"], "Plaintext": "eA=="}', "ValidationException"),
+        ('{"KeyId": ["alias/guard-dev"], "Plaintext": "eA=="}', "SerializationException"),
         ('{"Plaintext": "eA=="}', "ValidationException"),
         (json.dumps({"KeyId": "alias/guard-dev",
                      "Plaintext": base64.b64encode(b"x" * 4097).decode()}),
@@ -515,3 +515,63 @@ def test_dry_run_checks_and_does_nothing(kms, client):
     blob = kms.encrypt(KeyId="alias/guard-prod", Plaintext=b"x")["CiphertextBlob"]
     refused(lambda: dev.decrypt(CiphertextBlob=blob, DryRun=True), "AccessDeniedException")
     assert len(kms.generate_random(NumberOfBytes=16)["Plaintext"]) == 16
+
+
+@pytest.mark.parametrize("service", ["kms", "secretsmanager"])
+def test_a_region_that_does_not_exist(keyed, cloud, service):
+    """A request scoped to a Region the service does not have: the endpoint's signature error,
+    never a 500."""
+    import boto3
+
+    env = cloud.env(None)
+    made = boto3.client(
+        service, region_name="xx-nowhere-1", endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )  # fmt: skip
+    call = made.list_keys if service == "kms" else made.list_secrets
+    error = refused(call, "InvalidSignatureException")
+    assert "valid region" in error.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    "operation, body, code",
+    [
+        ("CreateKey", {"Tags": "x"}, "SerializationException"),
+        ("CreateKey", {"Tags": [{"TagKey": "a"}]}, "ValidationException"),
+        ("CreateKey", {"KeySpec": "NOPE"}, "ValidationException"),
+        ("CreateKey", {"KeySpec": "ML_KEM_512", "KeyUsage": "KEY_AGREEMENT"},
+         "UnsupportedOperationException"),
+        ("CreateKey", {"BypassPolicyLockoutSafetyCheck": "yes"}, "SerializationException"),
+        ("Encrypt", {"KeyId": "alias/guard-dev", "Plaintext": "eA==", "GrantTokens": "x"},
+         "SerializationException"),
+        ("Encrypt", {"KeyId": "alias/guard-dev", "Plaintext": "eA==",
+                     "EncryptionContext": {"a": 1}}, "SerializationException"),
+        ("GenerateDataKey", {"KeyId": "alias/guard-dev", "KeySpec": ["AES_256"]},
+         "SerializationException"),
+        ("GenerateDataKey", {"KeyId": "alias/guard-dev", "NumberOfBytes": 1.5},
+         "SerializationException"),
+        ("TagResource", {"KeyId": "alias/guard-dev", "Tags": "x"}, "SerializationException"),
+        ("ScheduleKeyDeletion", {"KeyId": "alias/guard-dev", "PendingWindowInDays": "x"},
+         "SerializationException"),
+        ("ScheduleKeyDeletion", {"KeyId": "alias/guard-dev", "PendingWindowInDays": 1},
+         "ValidationException"),
+        ("ListAliases", {"Limit": 0}, "ValidationException"),
+        ("Sign", {"KeyId": "alias/guard-dev", "Message": "eA==", "SigningAlgorithm": "X"},
+         "ValidationException"),
+    ],
+)  # fmt: skip
+def test_every_value_is_checked_against_the_model(keyed, cloud, operation, body, code):
+    """Types, required members, enums and limits from botocore's kms model, before moto (whose
+    own code fails on a string where it expects a list): never a 500."""
+    from .conftest import send, sign
+
+    env = cloud.env(None)
+    path, headers, data = sign(
+        env, "kms", json.dumps(body),
+        headers={"X-Amz-Target": f"TrentService.{operation}",
+                 "Content-Type": "application/x-amz-json-1.1"},
+    )  # fmt: skip
+    status, _, payload = send(env, path, headers, data)
+    assert status == 400, payload
+    assert json.loads(payload)["__type"] == code, payload

@@ -112,6 +112,18 @@ CRYPTO = frozenset(
      "GenerateMac", "VerifyMac", "Sign", "Verify", "GetPublicKey"}
 )  # fmt: skip
 
+#: the key specs moto makes, and the key usages each family allows (KMS Developer Guide,
+#: symm-asymm-choose-key-spec.html)
+MOTO_KEY_SPECS = frozenset(
+    {"SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",
+     "ECC_NIST_P521", "ECC_SECG_P256K1", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512"}
+)  # fmt: skip
+USAGES = {
+    "SYMM": ("ENCRYPT_DECRYPT",),
+    "RSA_": ("ENCRYPT_DECRYPT", "SIGN_VERIFY"),
+    "ECC_": ("SIGN_VERIFY",),
+    "HMAC": ("GENERATE_VERIFY_MAC",),
+}
 MSG_LOCKOUT = "The new key policy will not allow you to update the key policy in the future."
 MSG_BAD_PRINCIPAL = "Policy contains a statement with one or more invalid principals."
 MSG_FOREIGN_CIPHERTEXT = (
@@ -487,6 +499,18 @@ class Kms:
 
     # -- the API ---------------------------------------------------------------------------------
     def handle(self, call: Any, caller: Caller, region: str, forward: Any) -> Answer:
+        from .protocol import check_shape
+
+        check_shape(call)  # the model's types, enums and limits, before anything else
+        action = call.action
+        if action not in OWN | GLOBAL | KEY_OPERATIONS | ALIAS_OPERATIONS | {"DescribeKey"}:
+            raise unsupported(action)
+        answer = self._handle(call, caller, region, forward)
+        if answer[2] == b"null":  # moto's empty answer; the service sends an empty object
+            return _json({})
+        return answer
+
+    def _handle(self, call: Any, caller: Caller, region: str, forward: Any) -> Answer:
         action = call.action
         params = call.params
         account = self.state.account
@@ -523,6 +547,14 @@ class Kms:
             _dry_run(params)
         if action == "EnableKey" and key.key_state == "PendingDeletion":
             raise invalid_state(key.arn, key.key_state)
+        if action == "ScheduleKeyDeletion":
+            days = params.get("PendingWindowInDays", 30)
+            if not 7 <= days <= 30:  # the service's waiting period, 7-30 days
+                bound = "greater than or equal to 7" if days < 7 else "less than or equal to 30"
+                raise kms_validation(
+                    f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' "
+                    f"failed to satisfy constraint: Member must have value {bound}"
+                )
         if action == "PutKeyPolicy":
             if params.get("PolicyName", "default") != "default":
                 raise not_found("No such policy exists")
@@ -673,6 +705,8 @@ class Kms:
             policy = self._check_policy(policy)
         spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
         usage = params.get("KeyUsage") or "ENCRYPT_DECRYPT"
+        if spec not in MOTO_KEY_SPECS or usage not in USAGES.get(spec[:4], ()):
+            raise unsupported(f"CreateKey with KeySpec {spec} and KeyUsage {usage}")
         default_policy = None
         if policy is None:
             default_policy = _default_policy(self.state.account)

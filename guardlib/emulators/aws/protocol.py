@@ -381,6 +381,109 @@ def inner_environ(call: Call, environ: Mapping[str, Any]) -> dict[str, Any]:
     return inner
 
 
+# -- the input shape: types, required members, enums, lengths, ranges ----------------------------
+def check_shape(call: Call) -> None:
+    """Check a JSON call's parameters against its operation's input shape in botocore's model,
+    as the service does before anything else: a value of the wrong JSON type is
+    SerializationException; a missing required member, a value outside an enum, a length or a
+    range is ValidationException ("1 validation error detected: …", the member named in
+    camelCase as AWS writes it). Values are never echoed for blobs or sensitive members."""
+    shape = service_model(call.service).operation_model(call.action).input_shape
+    if shape is not None:
+        _check_member(shape, call.params, "", top=True)
+
+
+def _check_member(shape: Any, value: Any, where: str, top: bool = False) -> None:
+    kind = shape.type_name
+    name = where or "request"
+    if kind == "structure":
+        if not isinstance(value, dict):
+            raise errors.serialization(f"Expected an object at '{name}'.")
+        unknown = set(value) - set(shape.members)
+        if unknown and not top:
+            raise errors.serialization(f"Unrecognized field at '{name}'.")
+        for member in shape.required_members:
+            if value.get(member) is None:
+                raise _invalid(f"{where + '.' if where else ''}{_camel(member)}", None,
+                               "Member must not be null")  # fmt: skip
+        for member, inner in shape.members.items():
+            if member in value and value[member] is not None:
+                path = f"{where + '.' if where else ''}{_camel(member)}"
+                _check_member(inner, value[member], path)
+        return
+    meta = shape.metadata
+    low, high = meta.get("min"), meta.get("max")
+    if kind == "list":
+        if not isinstance(value, list):
+            raise errors.serialization(f"Expected a list at '{name}'.")
+        _check_size(name, len(value), low, high, None)
+        for i, item in enumerate(value):
+            _check_member(shape.member, item, f"{name}.{i + 1}.member")
+        return
+    if kind == "map":
+        if not isinstance(value, dict):
+            raise errors.serialization(f"Expected a map at '{name}'.")
+        for key, item in value.items():
+            _check_member(shape.key, key, f"{name}.key")
+            _check_member(shape.value, item, f"{name}.value")
+        return
+    if kind == "string":
+        if not isinstance(value, str):
+            raise errors.serialization(f"Expected a string at '{name}'.")
+        shown = None if meta.get("sensitive") else value
+        if shape.enum and value not in shape.enum:
+            raise _invalid(name, shown, "Member must satisfy enum value set: "
+                           f"[{', '.join(shape.enum)}]")  # fmt: skip
+        _check_size(name, len(value), low, high, shown)
+        return
+    if kind == "blob":
+        if not isinstance(value, str):
+            raise errors.serialization(f"Expected a base64-encoded string at '{name}'.")
+        try:
+            size = len(base64.b64decode(value, validate=True))
+        except (binascii.Error, ValueError):
+            raise errors.serialization(f"Invalid base64 at '{name}'.") from None
+        _check_size(name, size, low, high, None)
+        return
+    if kind in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise errors.serialization(f"Expected a number at '{name}'.")
+        if low is not None and value < low:
+            raise _invalid(name, value, f"Member must have value greater than or equal to {low}")
+        if high is not None and value > high:
+            raise _invalid(name, value, f"Member must have value less than or equal to {high}")
+        return
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise errors.serialization(f"Expected a boolean at '{name}'.")
+        return
+    if kind == "timestamp":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise errors.serialization(f"Expected a timestamp at '{name}'.")
+
+
+def _check_size(name: str, size: int, low: Any, high: Any, shown: Any) -> None:
+    if low is not None and size < low:
+        raise _invalid(name, shown, f"Member must have length greater than or equal to {low}")
+    if high is not None and size > high:
+        raise _invalid(name, shown, f"Member must have length less than or equal to {high}")
+
+
+def _invalid(name: str, shown: Any, constraint: str) -> errors.AwsError:
+    if shown is None and constraint.endswith("must not be null"):
+        value = "Value null "
+    elif shown is None:
+        value = "Value "
+    else:
+        text = str(shown)
+        value = f"Value '{text if len(text) <= 64 else text[:64] + '…'}' "
+    return errors.AwsError(
+        "ValidationException",
+        f"1 validation error detected: {value}at '{name}' failed to satisfy constraint: "
+        f"{constraint}",
+    )
+
+
 # -- request validation: what the real service refuses and moto accepts -----------------------
 def validate(call: Call) -> None:
     """Checks that need only the call (botocore's model and the service's documented limits)."""

@@ -129,6 +129,11 @@ class AwsApp:
         caller = self.state.caller(auth.access_key_id, token)
         protocol.verify_signature(environ, body, auth, caller.secret_key)
         call = protocol.parse_call(environ, body, auth)
+        if call.service in ("secretsmanager", "kms") and not self.state.serves_region(
+            call.service, auth.region
+        ):
+            # what a Regional endpoint answers a request scoped to a Region it does not serve
+            raise errors.invalid_signature("Credential should be scoped to a valid region.")
         if call.service == "secretsmanager":
             return self._secretsmanager(call, caller, auth.region, environ)
         if call.service == "kms":

@@ -114,6 +114,17 @@ class AwsState:
 
         return secretsmanager_backends[self.account][region or self.region]
 
+    def serves_region(self, service: str, region: str) -> bool:
+        """Whether ``region`` is one of the service's Regions (moto's backends list the ones
+        botocore's endpoints name)."""
+        if service == "kms":
+            from moto.kms.models import kms_backends
+
+            return region in kms_backends[self.account]
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        return region in secretsmanager_backends[self.account]
+
     def reset(self) -> None:
         from moto.iam.models import iam_backends
         from moto.moto_api._internal import mock_random
