@@ -1,4 +1,4 @@
-"""AWS Secrets Manager (plus the IAM and STS it needs) on moto, with moto's gaps closed.
+"""AWS Secrets Manager and KMS (plus the IAM and STS they need) on moto, with moto's gaps closed.
 
 Wiring: ``AWS_ENDPOINT_URL=http://127.0.0.1:PORT``, plain http on loopback. botocore reads it
 officially (``AWS_ENDPOINT_URL_SECRETS_MANAGER``, then ``AWS_ENDPOINT_URL``), it covers STS and
@@ -28,6 +28,15 @@ Identities:
   ``<issuer host>:sub`` and ``:aud``). STS verifies the token against the provider
   (``OidcIssuers.verify``: signature, issuer, audience, expiry) and then the trust policy with
   its conditions (``policy.Authorizer.web_identity``) before a session is opened.
+
+KMS (``kms.py``): keys, aliases and key policies in moto's store, decided by the same IAM layer
+(key policy + identity policies, as KMS evaluates them) and encrypted by the layer itself. The
+same ``AWS_ENDPOINT_URL`` reaches it: botocore reads ``AWS_ENDPOINT_URL_KMS`` then
+``AWS_ENDPOINT_URL`` (``botocore/configprovider.py``), and so does the AWS SDK for Go v2 that
+the ``sops`` binary is built with; a secret created with ``KmsKeyId`` then needs
+``kms:Decrypt``/``kms:GenerateDataKey`` on that key for its readers/writers. The course seed's
+keys: ``alias/guard-dev`` (``dev-app`` decrypts) and ``alias/guard-prod`` (``prod-app``
+decrypts); ``key_arn(alias)`` gives a key's ARN.
 
 Determinism: moto's random generator is reseeded at ``reset()``; the same calls in the same
 order give the same ARN suffixes. Version ids are the request's ``ClientRequestToken``, which
