@@ -120,9 +120,9 @@ def classify(ref: Reference, exc: BaseException) -> ResolveError:
         # the same refusal when the gRPC auth plugin refreshed: UNAVAILABLE by transport,
         # a refused credential by cause -- never retried, never answered from a stale entry
         status = _refusal_status(exc)
+        found = ProviderCause(type(exc).__name__, status or "UNAVAILABLE")
         return AccessDenied(text, f"{text}: access denied: Google refused the credentials "
-                            f"({status})",
-                            cause=ProviderCause(type(exc).__name__, status or "UNAVAILABLE"))  # fmt: skip
+                            f"({status})", cause=found)  # fmt: skip
     code = getattr(getattr(exc, "grpc_status_code", None), "name", None)
     cause = ProviderCause(type(exc).__name__, code, getattr(exc, "code", None)
                           if isinstance(getattr(exc, "code", None), int) else None)  # fmt: skip
