@@ -85,12 +85,23 @@ class Engine:
 
     # -- detect-secrets ---------------------------------------------------------------------
     def _ds_file(self, path: Path) -> Iterator[tuple[int, str, str]]:
-        """detect-secrets' own file scan, exactly as ``detect-secrets scan`` runs it on this
-        file (its YAML and INI transformers pick the file by name)."""
-        from detect_secrets.core.scan import scan_file
+        """detect-secrets' own file scan, as ``detect-secrets scan`` runs it on this file
+        (its YAML and INI transformers pick the file by name; the eager ones run only when the
+        plain lines yield nothing), through :func:`_plugins_on_lines`."""
+        from detect_secrets.core.scan import _get_lines_from_file, _is_filtered_out
 
-        for secret in scan_file(str(path)):
-            yield secret.line_number, secret.type, secret.secret_value or ""
+        name = str(path)
+        if _is_filtered_out(required_filter_parameters=["filename"], filename=name):
+            return
+        try:
+            for lines in _get_lines_from_file(name):
+                found = list(_plugins_on_lines(list(enumerate(lines, start=1)), name))
+                for secret in found:
+                    yield secret.line_number, secret.type, secret.secret_value or ""
+                if found:
+                    break
+        except (OSError, UnicodeDecodeError):
+            return
 
     def _ds_lines(self, lines: list[str], name: str) -> Iterator[tuple[int, str, str]]:
         """detect-secrets' line plugins and filters on lines held in memory; ``name`` is a
@@ -101,15 +112,13 @@ class Engine:
         its findings keep the line's number: detect-secrets' keyword patterns take time
         quadratic in a line's length (8 KB of ``password`` takes it 20 s), and a key in a
         dict printed on one line reads best item by item."""
-        from detect_secrets.core.scan import _process_line_based_plugins
-
         numbered: list[tuple[int, str]] = []
         origin: list[int] = []
         for number, line in enumerate(lines, start=1):
             for piece in segments(line):
                 numbered.append((len(numbered) + 1, piece))
                 origin.append(number)
-        for secret in _process_line_based_plugins(lines=numbered, filename=name):
+        for secret in _plugins_on_lines(numbered, name):
             yield origin[secret.line_number - 1], secret.type, secret.secret_value or ""
 
     # -- both, merged -------------------------------------------------------------------------
@@ -155,6 +164,64 @@ class Engine:
             self.dropped = []
             return []
         return self._merge(self._ds_lines(lines, name), lines, name)
+
+
+def _plugins_on_lines(lines: list[tuple[int, str]], filename: str) -> Iterator[Any]:
+    """detect-secrets' ``_process_line_based_plugins`` (1.5), the same plugins, filters and
+    order, minus the calls that cannot find anything: a regex plugin whose patterns do not
+    match the line, the keyword plugin on a line without one of its keywords, the entropy
+    plugins on a line without a quote (their only pattern is a quoted string). detect-secrets
+    calls every plugin on every line through its dependency injection, which is most of a
+    scan's time; the labelled corpus (bench/bench_scan.py) checks nothing is lost."""
+    from detect_secrets.core.scan import _is_filtered_out, _scan_line
+    from detect_secrets.settings import get_plugins
+    from detect_secrets.util.code_snippet import get_code_snippet
+
+    checks = [(plugin, _may_match(plugin)) for plugin in get_plugins()]
+    content = [line for _, line in lines]
+    for number, raw in lines:
+        line = raw.rstrip()
+        candidates = [plugin for plugin, may in checks if may(line)]
+        if not candidates:
+            continue
+        context = get_code_snippet(lines=content, line_number=number)
+        if _is_filtered_out(
+            required_filter_parameters=["line"], filename=filename, line=line, context=context
+        ):
+            continue
+        for plugin in candidates:
+            for secret in _scan_line(
+                plugin=plugin, filename=filename, line=line, line_number=number, context=context
+            ):
+                if not _is_filtered_out(
+                    required_filter_parameters=["context"],
+                    filename=secret.filename,
+                    secret=secret.secret_value,
+                    plugin=plugin,
+                    line=line,
+                    context=context,
+                ):
+                    yield secret
+
+
+def _may_match(plugin: Any) -> Any:
+    """A cheap test that is true of every line ``plugin`` can report something on."""
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+    from detect_secrets.plugins.keyword import DENYLIST, KeywordDetector
+
+    kind = type(plugin)
+    if isinstance(plugin, RegexBasedDetector) and (
+        kind.analyze_line is RegexBasedDetector.analyze_line
+    ):
+        patterns = list(plugin.denylist)
+        return lambda line: any(p.search(line) for p in patterns)
+    if kind is KeywordDetector:
+        keywords = re.compile("|".join(DENYLIST), re.IGNORECASE)
+        return keywords.search
+    if isinstance(plugin, HighEntropyStringsPlugin):
+        return lambda line: "'" in line or '"' in line
+    return lambda line: True
 
 
 def settings_document() -> dict[str, Any]:

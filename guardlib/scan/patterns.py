@@ -61,11 +61,19 @@ _TOKENS: list[tuple[str, re.Pattern[str]]] = [
     ]
 ]
 
+#: every token pattern above starts with one of these (a cheap test before the patterns)
+_TOKEN_HINT = re.compile(
+    r"AIza|GOCSPX-|github_pat_|gh[pousr]_|gl[a-z]{1,3}t?-|sk-|hf_|npm_|pypi-|xox|_live_|SG\.|"
+    r"SK[0-9a-f]|do[pro]_v1_|shp|hv[sb]\.|dapi|dp\.|PMAK-|lin_api_|glsa_|NRAK-|AGE-SECRET|"
+    r"AccountKey|SharedAccessKey|sig=|PRIVATE KEY|A[SKB]IA|ACCA",
+    re.IGNORECASE,
+)
 #: a word that names a secret, in a variable, key, flag or header name
 _SECRET_WORD = (
     r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
     r"auth[_\-]?key|private[_\-]?key|client[_\-]?secret|credentials?|signing[_\-]?key)"
 )
+_SECRET_WORD_RE = re.compile(_SECRET_WORD, re.IGNORECASE)
 # NAME=value / NAME: value / export NAME=value / ENV NAME value, unquoted (quoted values are
 # detect-secrets' keyword detector's), in the files where values go unquoted
 _ASSIGNMENT = re.compile(
@@ -169,27 +177,36 @@ def find_patterns(lines: list[str], name: str = "") -> Iterator[tuple[int, str, 
     for number, line in enumerate(lines, start=1):
         if len(line) < 8:
             continue
-        for kind, pattern in _TOKENS:
-            for match in pattern.finditer(line):
-                yield number, kind, match.group(1)
-        for match in _JWT.finditer(line):
-            if _jwt_plausible(match.group(0)):
-                yield number, "JSON Web Token", match.group(0)
-        for match in _AWS_SECRET.finditer(line):
-            yield number, "AWS Secret Access Key", match.group(1)
-        for match in _AUTH_HEADER.finditer(line):
-            scheme, value = match.group(1).lower(), match.group(2)
-            if scheme == "basic":
-                if _basic_auth_plausible(value):
-                    yield number, "Basic Auth Header", value
-            elif entropy(value) >= _ENTROPY_FLOOR:
-                yield number, "Bearer Token", value
-        if unquoted:
+        if _TOKEN_HINT.search(line):
+            for kind, pattern in _TOKENS:
+                for match in pattern.finditer(line):
+                    yield number, kind, match.group(1)
+        if "eyJ" in line:
+            for match in _JWT.finditer(line):
+                if _jwt_plausible(match.group(0)):
+                    yield number, "JSON Web Token", match.group(0)
+        lowered = line.lower()
+        if "aws" in lowered:
+            for match in _AWS_SECRET.finditer(line):
+                yield number, "AWS Secret Access Key", match.group(1)
+        if "authorization" in lowered:
+            yield from _auth_headers(number, line)
+        if unquoted and _SECRET_WORD_RE.search(line):
             matches = [*_ASSIGNMENT.finditer(line), *_DOCKER_ENV.finditer(line)]
             for match in matches:
                 value = match.group("value")
                 if _keyword_value_plausible(value):
                     yield number, "Secret Keyword", value
+
+
+def _auth_headers(number: int, line: str) -> Iterator[tuple[int, str, str]]:
+    for match in _AUTH_HEADER.finditer(line):
+        scheme, value = match.group(1).lower(), match.group(2)
+        if scheme == "basic":
+            if _basic_auth_plausible(value):
+                yield number, "Basic Auth Header", value
+        elif entropy(value) >= _ENTROPY_FLOOR:
+            yield number, "Bearer Token", value
 
 
 # -- decoys ---------------------------------------------------------------------------------
