@@ -286,6 +286,19 @@ def test_an_identity_policy_grants_when_the_key_policy_enables_iam(kms, client, 
     assert nobody.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
 
 
+def test_a_key_policy_may_name_one_session_of_a_role(kms, client):
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/nobody-app/guardlib"
+    named = {"Effect": "Allow", "Principal": {"AWS": session}, "Action": "kms:Decrypt",
+             "Resource": "*"}  # fmt: skip
+    key = kms.create_key(Policy=_policy(ENABLE_IAM, named))["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    nobody = client("nobody-app", "kms", AWS_MAX_ATTEMPTS="1")
+    assert nobody.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+    ghost = {**named, "Principal": {"AWS": f"arn:aws:sts::{ACCOUNT}:assumed-role/ghost/s1"}}
+    refused(lambda: kms.create_key(Policy=_policy(ENABLE_IAM, ghost)),
+            "MalformedPolicyDocumentException")  # fmt: skip
+
+
 def test_policy_lockout_safety_check(kms):
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     only_decrypt = _policy(

@@ -124,6 +124,10 @@ USAGES = {
     "ECC_": ("SIGN_VERIFY",),
     "HMAC": ("GENERATE_VERIFY_MAC",),
 }
+_SESSION_ARN_RE = re.compile(
+    r"arn:aws:sts::(?P<account>\d{12}):assumed-role/(?P<role>[\w+=,.@-]{1,64})/[\w+=,.@-]{2,64}",
+    re.ASCII,
+)
 MSG_LOCKOUT = "The new key policy will not allow you to update the key policy in the future."
 MSG_BAD_PRINCIPAL = "Policy contains a statement with one or more invalid principals."
 MSG_FOREIGN_CIPHERTEXT = (
@@ -831,6 +835,13 @@ class Kms:
                         continue
                     if any(u.arn == entry for u in self.state.iam.users.values()):
                         continue
+                    session = _SESSION_ARN_RE.fullmatch(entry)
+                    if (
+                        session is not None
+                        and session["account"] == account
+                        and any(r.name == session["role"] for r in self.state.iam.roles.values())
+                    ):
+                        continue  # an assumed-role session of a role that exists
                     return False
                 if kind == "Service" and entry.endswith(".amazonaws.com"):
                     continue
