@@ -136,3 +136,13 @@ def test_python_dash_m_guardlib_is_the_command() -> None:
         [sys.executable, "-m", "guardlib", "get"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2 and "usage: guardlib get" in result.stderr
+
+
+def test_check_env_without_env_never_echoes_a_bare_token_line(tmp_path: Path) -> None:
+    """A token pasted alone on a line of .env.example (no '=') is not a key name to list."""
+    token = "demo-not-a-real-" + "token-4f1c9a"
+    (tmp_path / ".env.example").write_text(f"API_KEY=\n{token}\nDB_URL=postgres://db\n")
+    result = _run("check-env", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "missing from .env: API_KEY, DB_URL" in result.stdout
+    assert token not in result.stdout + result.stderr

@@ -25,7 +25,10 @@ def main(env: Path, example: Path) -> int:
             result = compare_with_example(env, example)
             missing, extra = result.missing, result.extra
         else:
-            missing, extra = tuple(read_env_file(example, interpolate=False)), ()
+            # keys only: a line that holds a token alone, with no '=', has no value (None)
+            # and its text must not be echoed as a key name
+            keys = read_env_file(example, interpolate=False)
+            missing, extra = tuple(k for k, v in keys.items() if v is not None), ()
             print(f"guardlib check-env: {env} does not exist: copy {example} to {env} and "
                   "fill in the values", file=sys.stderr)  # fmt: skip
     except DotenvError as exc:  # names the file and line, never a value
