@@ -295,3 +295,31 @@ def test_history_of_a_folder_scans_the_repositories_under_it(tmp_path: Path) -> 
     lines = sorted(result.stdout.splitlines())
     assert [line.split(" (commit ")[0] for line in lines] == ["app/ci.yml:2", "origin.git/ci.yml:2"]
     assert GITHUB not in result.stdout + result.stderr
+
+
+def test_history_reports_a_key_once_with_the_commit_that_added_it(tmp_path: Path) -> None:
+    """Later versions of the file (a line changed elsewhere, a notebook cell re-run) do not
+    report the key again: its finding names the commit that introduced it, as gitleaks does."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "settings.py").write_text(f'DEBUG = False\nTOKEN = "{GITHUB}"\n')
+    (repo / "explore.ipynb").write_text(notebook(f"{GITHUB}\n"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "add")
+    first = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                           text=True, check=True).stdout.strip()[:12]  # fmt: skip
+    (repo / "settings.py").write_text(f'DEBUG = True\nTOKEN = "{GITHUB}"\n')
+    nb = json.loads(notebook(f"{GITHUB}\n"))
+    nb["cells"][0]["execution_count"] = 7  # re-run: the output is the same
+    (repo / "explore.ipynb").write_text(json.dumps(nb))
+    git(repo, "commit", "-q", "-am", "debug on")
+    (repo / "settings.py").write_text("DEBUG = True\n")
+    (repo / "explore.ipynb").write_text(notebook("hello\n"))
+    git(repo, "commit", "-q", "-am", "remove the token")
+    result = guardlib("scan", ".", "--history", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    assert sorted(line.split(": ")[0] for line in result.stdout.splitlines()) == [
+        f"explore.ipynb:1 (cell 1 output, commit {first})",
+        f"settings.py:2 (commit {first})",
+    ]

@@ -82,7 +82,7 @@ def _conflict_sides(text: str) -> list[str]:
     return ["".join(side) for side in sides]
 
 
-def _notebook(path: Path, text: str, engine: Engine) -> list[Finding]:
+def _notebook(path: Path, text: str, engine: Engine, previous: str | None = None) -> list[Finding]:
     try:
         parts = list(notebooks.chunks(json.loads(text)))
     except ValueError as exc:
@@ -108,7 +108,17 @@ def _notebook(path: Path, text: str, engine: Engine) -> list[Finding]:
         return findings
     findings: list[Finding] = []
     values: list[str] = []
+    seen_parts: set[tuple[str, ...]] = set()
+    seen_lines: set[str] = set()
+    if previous is not None:
+        seen_lines = set(previous.splitlines())
+        try:
+            seen_parts = {tuple(p.lines) for p in notebooks.chunks(json.loads(previous))}
+        except ValueError:
+            pass
     for part in parts:
+        if tuple(part.lines) in seen_parts:
+            continue
         hits = engine.line_hits(part.lines, part.name)
         for line, kind, value in part.direct:
             context = part.lines[line - 1] if 0 < line <= len(part.lines) else ""
@@ -117,16 +127,26 @@ def _notebook(path: Path, text: str, engine: Engine) -> list[Finding]:
             elif not any(h.value == value for h in hits):
                 hits.append(Hit(line, kind, fingerprint(value), value))
         values += [_bare(v) for v in [*engine.dropped, *(h.value for h in hits)]]
+        if previous is not None:  # --history: a value the previous version had is not new
+            hits = [h for h in hits if h.value not in previous]
         findings += _findings(path, sorted(hits, key=lambda h: h.line), part.where)
     # detect-secrets on the raw JSON, as `detect-secrets scan` reads a notebook: whatever it
     # finds that the parts above did not is reported on the file's own line
     raw_lines = text.splitlines()
-    for hit in engine.file_hits(path, text):
+    if seen_lines:  # --history: only the lines this version added
+        raw_hits = engine.line_hits(
+            [x if x not in seen_lines else "" for x in raw_lines], path.name
+        )
+    else:
+        raw_hits = engine.file_hits(path, text)
+    for hit in raw_hits:
         bare = _bare(hit.value)
         if any(bare in v or v in bare for v in values):
             continue
         if raw_lines[hit.line - 1].lstrip().startswith('"image/'):
             continue  # base64 image data, not a credential
+        if previous is not None and (hit.value in previous or bare in previous):
+            continue  # in the previous version already
         values.append(bare)
         findings.append(Finding(str(path), hit.line, hit.kind, hit.fingerprint, "notebook JSON"))
     return findings
@@ -148,8 +168,9 @@ def _history_db(path: Path, engine: Engine) -> list[Finding]:
     return findings
 
 
-def scan_file(path: Path, engine: Engine) -> list[Finding]:
-    """One file, with an engine already entered."""
+def scan_file(path: Path, engine: Engine, *, previous: str | None = None) -> list[Finding]:
+    """One file, with an engine already entered. ``previous`` (``--history``) is the text of
+    the notebook's previous version: its parts and lines that were there already are skipped."""
     try:
         if ipython_history.is_sqlite(path):
             return _history_db(path, engine)
@@ -160,7 +181,7 @@ def scan_file(path: Path, engine: Engine) -> list[Finding]:
         return []  # binary
     text = data.decode("utf-8", errors="replace")
     if path.suffix == ".ipynb":
-        return _notebook(path, text, engine)
+        return _notebook(path, text, engine, previous)
     return _findings(path, engine.file_hits(path, text))
 
 

@@ -89,10 +89,11 @@ def repositories(path: str | Path) -> list[Path]:
     return found
 
 
-def introduced(repo: Path) -> dict[str, tuple[str, str]]:
-    """``blob id -> (commit, path)``: the oldest commit that added or changed to that blob."""
+def introduced(repo: Path) -> dict[str, tuple[str, str, str]]:
+    """``blob id -> (commit, path, previous blob id)``: the oldest commit that added or
+    changed a file to that blob, and the blob the file had before ("" when it is new)."""
     commits = _git(repo, "log", "--all", "--reverse", "--format=%H")
-    blobs: dict[str, tuple[str, str]] = {}
+    blobs: dict[str, tuple[str, str, str]] = {}
     if commits.strip():
         raw = _git(repo, "diff-tree", "--stdin", "-r", "-m", "--root", "--no-renames",
                    "--raw", "--no-abbrev", "-z", stdin=commits)  # fmt: skip
@@ -106,7 +107,8 @@ def introduced(repo: Path) -> dict[str, tuple[str, str]]:
                 path = tokens[index + 1] if index + 1 < len(tokens) else ""
                 index += 2
                 if len(meta) >= 5 and meta[1].startswith("100") and meta[3] != _ZERO:
-                    blobs.setdefault(meta[3], (commit, path))
+                    before = meta[2] if meta[0].startswith("100") and meta[2] != _ZERO else ""
+                    blobs.setdefault(meta[3], (commit, path, before))
                 continue
             if len(token) == 40:
                 commit = token
@@ -114,8 +116,18 @@ def introduced(repo: Path) -> dict[str, tuple[str, str]]:
     for line in _git(repo, "rev-list", "--objects", "--all").splitlines():
         blob, _, path = line.partition(" ")
         if path and blob not in blobs and not path.endswith("/"):
-            blobs.setdefault(blob, ("", path))  # trees are filtered by cat-file's type below
+            blobs.setdefault(blob, ("", path, ""))  # trees: skipped by cat-file's type below
     return blobs
+
+
+def _new_lines_only(data: bytes, previous: bytes | None, suffix: str) -> bytes:
+    """A text blob with the lines its previous version already had blanked (their findings
+    belong to the commit that introduced them, as gitleaks reads ``git log -p``), keeping
+    line numbers; notebooks and binary files are returned whole (see ``scan_file``)."""
+    if previous is None or suffix == ".ipynb" or b"\0" in data[:8192] or b"\0" in previous[:8192]:
+        return data
+    seen = set(previous.splitlines())
+    return b"\n".join(b"" if line in seen else line for line in data.splitlines()) + b"\n"
 
 
 def _skipped(path: str, excluded: set[str]) -> bool:
@@ -153,24 +165,32 @@ def scan_history(
             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
         )
         assert batch.stdin is not None and batch.stdout is not None
+        stdin, stdout = batch.stdin, batch.stdout
+
+        def read(blob: str) -> bytes | None:
+            stdin.write(f"{blob}\n".encode())
+            stdin.flush()
+            header = stdout.readline().decode().split()
+            if len(header) < 3 or header[1] == "missing":
+                return None
+            size = int(header[2])
+            data = stdout.read(size)
+            stdout.read(1)  # the newline after the content
+            return data if header[1] == "blob" and size <= _MAX_BLOB else None
+
         try:
-            for number, (blob, (commit, blob_path)) in enumerate(blobs.items()):
-                batch.stdin.write(f"{blob}\n".encode())
-                batch.stdin.flush()
-                header = batch.stdout.readline().decode().split()
-                if len(header) < 3 or header[1] == "missing":
+            for number, (blob, (commit, blob_path, before)) in enumerate(blobs.items()):
+                data = read(blob)
+                if data is None:
                     continue
-                size = int(header[2])
-                data = batch.stdout.read(size)
-                batch.stdout.read(1)  # the newline after the content
-                if header[1] != "blob" or size > _MAX_BLOB:
-                    continue
+                previous = read(before) if before else None
                 copy = Path(scratch) / str(number)
                 copy.mkdir()
                 file = copy / PurePosixPath(blob_path).name
-                file.write_bytes(data)
+                file.write_bytes(_new_lines_only(data, previous, file.suffix))
                 shown = os.path.relpath(repo / blob_path)
-                for finding in scan_file(file, engine):
+                earlier = previous.decode("utf-8", "replace") if previous is not None else None
+                for finding in scan_file(file, engine, previous=earlier):
                     findings.append(
                         Finding(
                             shown,
@@ -184,6 +204,6 @@ def scan_history(
                     )
                 shutil.rmtree(copy)
         finally:
-            batch.stdin.close()
+            stdin.close()
             batch.wait(timeout=30)
     return findings
