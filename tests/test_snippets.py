@@ -323,3 +323,17 @@ def test_vault_snippet_logs_in_with_approle_and_revokes_its_token(
     secret_id.write_text("demo-not-a-real-secret-id", encoding="utf-8")
     done = _run(_vault_snippet().source, env)
     assert done.returncode != 0 and "PermissionError" in done.stderr, done.stderr[-2000:]
+
+
+def test_snippets_pass_the_projects_own_lint(tmp_path: Path) -> None:
+    """A reader pastes a snippet into a project: it must pass the lint this repository's own
+    code passes (ruff at line length 100: pyflakes, pycodestyle, isort, bugbear, pyupgrade)."""
+    for snippet in SNIPPETS:
+        (tmp_path / f"{snippet.name.replace('-', '_')}.py").write_text(snippet.source + "\n")
+    ruff = Path(sys.executable).with_name("ruff")
+    done = subprocess.run(
+        [str(ruff), "check", "--isolated", "--line-length", "100", "--target-version", "py310",
+         "--select", "E,F,W,I,B,UP", "--output-format", "concise", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
