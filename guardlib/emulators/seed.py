@@ -100,6 +100,12 @@ COURSE: dict[str, Any] = {
 _IDENTITY_RE = re.compile(r"[a-z][a-z0-9-]{2,29}")  # fits a GCP service-account id and the rest
 
 
+def is_identity_name(name: object) -> bool:
+    """Whether ``name`` is a valid neutral identity name (3-30 of a-z, 0-9, '-', a letter
+    first): what a cloud-specific seed section may name as an identity too."""
+    return isinstance(name, str) and _IDENTITY_RE.fullmatch(name) is not None
+
+
 class SeedError(ValueError):
     """A seed is malformed. The message names the field, never a secret value."""
 

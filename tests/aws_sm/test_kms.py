@@ -127,6 +127,16 @@ def test_seeded_key_policies(kms, keyed):
     assert "kms:Decrypt" in statements["AllowDecrypt"]["Action"]
 
 
+def test_key_users_are_identities_even_when_no_secret_names_them(cloud, aws, client):
+    """``{**COURSE, "secrets": {...}}`` keeps the keys: their users become roles, as readers
+    do (a seed section never fails on a name it could create)."""
+    cloud.seed({"aws": {"kms_keys": {"solo": {"decrypt": ["solo-app"]}}}})
+    kms = client(None, "kms", AWS_MAX_ATTEMPTS="1")
+    blob = kms.encrypt(KeyId="alias/solo", Plaintext=b"x")["CiphertextBlob"]
+    solo = client("solo-app", "kms", AWS_MAX_ATTEMPTS="1")
+    assert solo.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+
+
 def test_seeded_key_ids_are_stable_and_leave_secret_arns_alone(cloud, aws):
     cloud.seed(SEED)
     plain = aws.arn("dev-api-key")
@@ -144,8 +154,8 @@ def test_seeded_key_ids_are_stable_and_leave_secret_arns_alone(cloud, aws):
 @pytest.mark.parametrize(
     "section, words",
     [
-        ({"kms_keys": {"guard-x": {"decrypt": ["ghost-app"]}}}, "not a seeded identity"),
-        ({"kms_keys": {"guard-x": {"decrypt": ["admin"]}}}, "not a seeded identity"),
+        ({"kms_keys": {"guard-x": {"decrypt": ["Ghost App"]}}}, "identity names are"),
+        ({"kms_keys": {"guard-x": {"decrypt": ["admin"]}}}, "administrator needs no grant"),
         ({"kms_keys": {"aws/secretsmanager": {}}}, "an alias is"),
         ({"kms_keys": {"bad alias": {}}}, "an alias is"),
         ({"kms_keys": {"guard-x": {"sign": ["dev-app"]}}}, "options are"),

@@ -30,12 +30,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..kit import CredentialBook, apply_seed, aws_access_key_id, aws_secret_access_key, token
-from ..seed import ADMIN, DEFAULT_ACCOUNT, DEFAULT_REGION, SeedError
+from ..seed import ADMIN, DEFAULT_ACCOUNT, DEFAULT_REGION, IdentitySpec, SeedError, is_identity_name
 from . import errors, protocol
 from .protocol import NAME_RE
 
 if TYPE_CHECKING:
-    from ..seed import IdentitySpec, SecretSpec, SeedSpec, TrustSpec
+    from ..seed import SecretSpec, SeedSpec, TrustSpec
 
 PARTITION = "aws"
 RANDOM_SEED = 20240917
@@ -424,6 +424,10 @@ class AwsState:
             policies[name] = text
         with self.lock:
             apply_seed(self, spec)
+            for uses in keys.values():  # key users are identities too, as readers are
+                for name in (*uses["decrypt"], *uses["encrypt"]):
+                    if name not in self.grants:
+                        self.add_identity(IdentitySpec(name))
             backend = self.secrets()
             for name, text in policies.items():
                 backend.put_resource_policy(name, text)
@@ -609,10 +613,11 @@ def _kms_key_specs(raw: object, spec: SeedSpec) -> dict[str, dict[str, tuple[str
             if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
                 raise SeedError(f"{where}: {use} is a list of identity names")
             for n in names:
-                if n not in spec.identities or n == ADMIN:
+                if not is_identity_name(n) or n == ADMIN:
                     raise SeedError(
-                        f"{where}: {use} names {n[:64]!r}, which is not a seeded identity "
-                        "(list it under 'identities'; the administrator needs no grant)"
+                        f"{where}: {use} names {n[:64]!r}: identity names are 3-30 characters "
+                        "of a-z, 0-9 and '-', starting with a letter (the administrator needs "
+                        "no grant)"
                     )
             uses[use] = tuple(names)
         out[f"alias/{alias}"] = uses
