@@ -6,8 +6,8 @@ and how long that command takes, on a fresh copy of this repository.
     python bench/bench_install.py --compare-all   # also the environment of guardlib[all]
 
 Each run copies the files git tracks or would track (as they are in the work tree, so
-uncommitted changes count) into a new temporary folder, runs ``python3.11 course.py --no-open`` there (what a
-learner's first command does before JupyterLab starts) and measures:
+uncommitted changes count) into a new temporary folder, runs ``python3.11 course.py --no-open``
+there (what a learner's first command does before JupyterLab starts) and measures:
 
 - the wall time of that command (pip's cache is warm from the first run on);
 - the size of ``.venv`` on disk (``du``-style: allocated blocks, hard links counted once);

@@ -117,7 +117,8 @@ class Hub:
 
 @contextmanager
 def running_hub(data: Path, password: str | None = None, token: str | None = None,
-                extra_env: dict[str, str] | None = None, ready_s: float = 120):  # fmt: skip
+                extra_env: dict[str, str] | None = None, ready_s: float = 120,
+                args: tuple[str, ...] = ()):  # fmt: skip
     """``jupyterhub -f jupyterhub/jupyterhub_config.py`` on a free loopback port, until the
     block ends; then the hub is stopped (SIGTERM: it stops every server) and every process it
     started that is still alive is killed."""
@@ -139,7 +140,16 @@ def running_hub(data: Path, password: str | None = None, token: str | None = Non
     began = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(BIN / "jupyterhub"), "-f", str(CONFIG), "--ip", "127.0.0.1", "--port", str(port)],
+            [
+                str(BIN / "jupyterhub"),
+                "-f",
+                str(CONFIG),
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *args,
+            ],  # fmt: skip
             cwd=data,
             env=env,
             stdout=out,

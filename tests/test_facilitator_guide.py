@@ -175,6 +175,11 @@ def test_failures_on_the_day_cover_the_usual_suspects() -> None:
         assert needed in failures, needed
 
 
+# bench/bench_room.py (a learner's whole tree on a real hub) and bench/bench_learners.py
+# --keep-kernels (all five cloud chapters' kernels kept), as tests/test_jupyterhub_config.py has
+TYPICAL_MB, WORST_MB, GUARANTEE_MB = 440, 974, 576
+
+
 def test_sizing_table_rows_are_consistent() -> None:
     rows = _table(_section("Sizing table"))
     assert rows
@@ -183,10 +188,43 @@ def test_sizing_table_rows_are_consistent() -> None:
         per_node = int(row["Learners per node"])
         assert int(nodes) * per_node >= int(row["Room"])
         guaranteed = float(row["Memory guaranteed per node"].split()[0])
-        worst = float(row["Worst case per node (928 MB each)"].split()[0])
-        typical = float(row["Typical use per node (371 MB each)"].split()[0])
-        assert typical == pytest.approx(per_node * 0.371, abs=0.1)
-        assert guaranteed == pytest.approx(per_node * 0.5, abs=0.1)
-        assert worst == pytest.approx(per_node * 0.928, abs=0.1)
+        worst = float(row[f"Worst case per node ({WORST_MB} MB each)"].split()[0])
+        typical = float(row[f"Typical use per node ({TYPICAL_MB} MB each)"].split()[0])
+        assert typical == pytest.approx(per_node * TYPICAL_MB / 1000, abs=0.1)
+        assert guaranteed == pytest.approx(per_node * GUARANTEE_MB / 1024, abs=0.1)
+        assert worst == pytest.approx(per_node * WORST_MB / 1000, abs=0.1)
         assert worst <= int(ram) - 1.5, "the worst case must fit the node"
+        assert guaranteed <= int(ram) - 1.5, "the guarantees must fit the node"
         assert float(row["Learners per CPU"]) == pytest.approx(per_node / int(cpus), abs=0.05)
+
+
+def test_the_room_measurements_cover_n_1_5_10_20() -> None:
+    """The guide quotes bench/bench_room.py against a real hub, not bare kernels."""
+    measured = _section("What was measured")
+    assert "bench/bench_room.py" in measured
+    rows = _table(measured)
+    assert [r["Learners at once (2 CPUs)"] for r in rows] == ["1", "5", "10", "20"]
+    for row in rows:
+        assert float(row["Learners per CPU"]) == pytest.approx(
+            int(row["Learners at once (2 CPUs)"]) / 2
+        )
+    assert f"{TYPICAL_MB} MB" in measured and f"{WORST_MB} MB" in measured
+
+
+def test_one_machine_section_has_the_command_the_password_and_what_to_watch() -> None:
+    room = GUIDE.split("## A room on one machine", 1)[1].split("\n## ", 1)[0]
+    for needed in (
+        'pip install -e ".[hub]"',
+        "GUARDLIB_HUB_PASSWORD",
+        "GUARDLIB_HUB_API_TOKEN",
+        "jupyterhub -f jupyterhub/jupyterhub_config.py",
+        "--port",
+        "password",
+        "What to watch",
+        "GUARDLIB_HUB_DATA",
+        "my-work/",
+    ):
+        assert needed in room, needed
+    config = (ROOT / "jupyterhub" / "jupyterhub_config.py").read_text(encoding="utf-8")
+    for limit in re.findall(r'^MEM_(?:GUARANTEE|LIMIT) = "(\w+)"', config, re.M):
+        assert limit in room, limit

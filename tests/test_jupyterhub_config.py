@@ -78,11 +78,14 @@ SCHEMA_KEYS: dict[str, tuple[str, ...] | str] = {
 }
 FILE_KEYS = {"mountPath", "data", "stringData", "binaryData", "mode"}
 
-# bench/bench_learners.py on this repository's machine (2 CPUs; see the guide's sizing section):
-# an idle Jupyter server plus the largest chapter's kernel tree (chapter 05, four clouds), and
-# a learner who keeps all five cloud chapters' kernels running.
-MEASURED_PER_LEARNER_MB = 89 + 282
-MEASURED_WORST_CASE_MB = 89 + 839
+# Measured on this repository's machine (2 CPUs; see the guide's sizing section):
+# bench/bench_room.py, a real hub: a learner's whole process tree (single-user server, a cloud
+# chapter's kernel, its emulators, OpenBao) peaked at 440 MB RSS, at N = 1, 5, 10 and 20;
+# bench/bench_learners.py --keep-kernels: all five cloud chapters' kernels left running, 839 MB,
+# beside the single-user server's 135 MB idle.
+MEASURED_SERVER_MB = 135
+MEASURED_PER_LEARNER_MB = 440
+MEASURED_WORST_CASE_MB = MEASURED_SERVER_MB + 839
 HEADROOM = 1.25
 
 
@@ -248,6 +251,28 @@ def test_image_reference_agrees_with_the_docs_and_the_package_version() -> None:
     assert reference in GUIDE
     assert f"--version {CHART_VERSION}" in HUB_README
     assert "--values jupyterhub/config.yaml" in HUB_README
+
+
+def test_the_one_machine_hub_uses_the_same_limits() -> None:
+    """jupyterhub/jupyterhub_config.py (one machine) and config.yaml (Kubernetes) take their
+    memory and CPU per learner from the same measurements."""
+    import ast
+
+    source = (ROOT / "jupyterhub" / "jupyterhub_config.py").read_text(encoding="utf-8")
+    constants = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in ("MEM_GUARANTEE", "MEM_LIMIT", "CPU_GUARANTEE", "CPU_LIMIT")
+    }
+    singleuser = _config()["singleuser"]
+    assert constants == {
+        "MEM_GUARANTEE": singleuser["memory"]["guarantee"],
+        "MEM_LIMIT": singleuser["memory"]["limit"],
+        "CPU_GUARANTEE": singleuser["cpu"]["guarantee"],
+        "CPU_LIMIT": singleuser["cpu"]["limit"],
+    }
 
 
 def test_default_url_opens_the_first_chapter_of_the_workspace() -> None:

@@ -10,6 +10,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,47 @@ def test_a_room_of_two_runs_chapter_05_through_their_servers_kernels(hub: Any) -
     assert room["chapter_s"]["05"] > 0
     users = hub.api("GET", "/hub/api/users").json()
     assert all(not u["servers"] for u in users if u["name"].startswith("room")), "servers stopped"
+
+
+def test_the_memory_watchdog_stops_the_largest_kernel_not_the_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Past Spawner.mem_limit (here lowered to 400M on the command line), the hub stops the
+    learner's largest kernel, as a container's out-of-memory killer would; the server lives on
+    and JupyterLab restarts the kernel."""
+    import psutil
+    import websocket
+
+    data = tmp_path_factory.mktemp("watchdog") / "data"
+    with bench.running_hub(data, args=("--Spawner.mem_limit=400M",)) as small:
+        assert small.api("POST", "/hub/api/users/lin").status_code == 201
+        bench.start_server(small, "lin", timeout=180)
+        server = psutil.Process(bench.server_pid(small, "lin"))
+        answer = small.api("POST", "/user/lin/api/kernels", json={"name": "python3"})
+        assert answer.status_code == 201, answer.text
+        kernel = answer.json()["id"]
+        ws = websocket.create_connection(
+            small.url.replace("http://", "ws://") + f"/user/lin/api/kernels/{kernel}/channels",
+            header=[f"Authorization: token {small.token}"],
+            timeout=120,
+        )
+        try:
+            assert (
+                bench._execute(ws, "import os; ballast = bytearray(450 * 1024 * 1024)", 120) is None
+            )
+            before = {p.pid for p in server.children() if "ipykernel" in " ".join(p.cmdline())}
+            assert before
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                alive = {p.pid for p in server.children() if p.is_running()}
+                if not before & alive:
+                    break
+                time.sleep(1)
+            else:
+                pytest.fail("the kernel over the limit was not stopped")
+        finally:
+            ws.close()
+        assert server.is_running(), "the watchdog must spare the server"
+        assert small.api("GET", "/hub/api/users/lin").json()["servers"][""]["ready"]
+        log = small.log.read_text(errors="replace")
+        assert "over the 400 MB limit: stopping their largest kernel" in log
