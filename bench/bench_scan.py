@@ -8,6 +8,10 @@ the labelled corpus of bench/scan_corpus.py (generated in a temporary folder):
 No tool reaches the network: validation and update checks are off. A tool that is not
 installed is reported as such (detect-secrets always is: guardlib depends on it).
 
+``--history`` is measured the same way on a git repository of the corpus whose last commit
+deletes every case, against ``gitleaks git`` and Kingfisher's full-history scan
+(detect-secrets has no history mode).
+
 A case is *found* when the tool reports anything in the case's folder; a report in a
 decoy's folder is a false positive. Precision = found secrets / (found secrets + flagged
 decoys); recall = found secrets / planted secrets.
@@ -120,6 +124,73 @@ def _paths(record: object) -> list[str]:
     return out
 
 
+# -- history mode: the corpus committed, then deleted ---------------------------------------
+def git_history_of(corpus: Path) -> None:
+    """Commit the corpus, then a commit that deletes every case: only history holds them."""
+
+    def git(*args: str) -> None:
+        env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+        subprocess.run(["git", "-c", "user.email=bench@example.com", "-c", "user.name=bench",
+                        *args], cwd=corpus, check=True, capture_output=True, env=env)  # fmt: skip
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "the corpus")
+    git("rm", "-r", "-q", "cases")
+    git("commit", "-q", "-m", "delete every case")
+
+
+def guardlib_history(corpus: Path) -> set[str]:
+    args = [sys.executable, "-m", "guardlib", "scan", ".", "--history", "--no-allowlist"]
+    result = _run(args, corpus)
+    if result.returncode not in (0, 1) or "Traceback" in result.stderr:
+        raise RuntimeError(f"guardlib scan --history failed: {result.stderr[-500:]}")
+    return {
+        case
+        for line in result.stdout.splitlines()
+        if ": Unreadable file:" not in line and (case := scan_corpus.case_of(line.split(":", 1)[0]))
+    }
+
+
+def gitleaks_history(corpus: Path) -> set[str]:
+    tool = _tool("gitleaks")
+    assert tool
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.json"
+        args = ["git", ".", "--no-banner", "--redact", "--exit-code", "0"]
+        result = _run(
+            [tool, *args, "--report-format", "json", "--report-path", str(report)], corpus
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"gitleaks git failed: {result.stderr[-500:]}")
+        found = json.loads(report.read_text())
+    return {case for leak in found if (case := scan_corpus.case_of(leak["File"]))}
+
+
+def kingfisher_history(corpus: Path) -> set[str]:
+    tool = _tool("kingfisher")
+    assert tool
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.jsonl"
+        result = _run([tool, "scan", ".", "--no-validate", "--no-update-check", "--redact",
+                       "--git-history", "full", "--format", "jsonl", "--output", str(report)],
+                      corpus)  # fmt: skip
+        if result.returncode not in (0, 200, 205):
+            raise RuntimeError(f"kingfisher failed ({result.returncode}): {result.stderr[-500:]}")
+        found: set[str] = set()
+        for line in report.read_text().splitlines():
+            for path in _paths(json.loads(line)):
+                if case := scan_corpus.case_of(path):
+                    found.add(case)
+    return found
+
+
+HISTORY_TOOLS: dict[str, tuple[Callable[[Path], set[str]], str | None]] = {
+    "guardlib scan": (guardlib_history, None),
+    "gitleaks": (gitleaks_history, "gitleaks"),
+    "kingfisher": (kingfisher_history, "kingfisher"),
+}
+
 TOOLS: dict[str, tuple[Callable[[Path], set[str]], str | None]] = {
     "guardlib scan": (guardlib, None),
     "detect-secrets": (detect_secrets, "detect-secrets"),
@@ -128,11 +199,13 @@ TOOLS: dict[str, tuple[Callable[[Path], set[str]], str | None]] = {
 }
 
 
-def measure(corpus: Path, labels: list[dict], tools: list[str] | None = None) -> dict[str, dict]:
+def measure(
+    corpus: Path, labels: list[dict], tools: list[str] | None = None, history: bool = False
+) -> dict[str, dict]:
     secrets = {c["folder"] for c in labels if c["secret"]}
     decoys = {c["folder"] for c in labels if not c["secret"]}
     results: dict[str, dict] = {}
-    for name, (run, binary) in TOOLS.items():
+    for name, (run, binary) in (HISTORY_TOOLS if history else TOOLS).items():
         if tools is not None and name not in tools:
             continue
         if binary and not _tool(binary):
@@ -171,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus: {len(secrets)} planted secrets ({kinds} kinds, {types} file types), "
               f"{len(labels) - len(secrets)} decoys")  # fmt: skip
         results = measure(corpus, labels)
+        git_history_of(corpus)
+        history = measure(corpus, labels, history=True)
     print(f"\n{'tool':<16} {'found':>7} {'missed':>7} {'false+':>7} {'precision':>10} "
           f"{'recall':>7} {'wall s':>7} {'cpu s':>7}")  # fmt: skip
     for name, r in results.items():
@@ -217,6 +292,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for check, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {check}")
+    print("\n--history: the corpus committed, then every case deleted (only history holds them)")
+    print(f"{'tool':<16} {'found':>7} {'missed':>7} {'false+':>7} {'precision':>10} "
+          f"{'recall':>7} {'wall s':>7} {'cpu s':>7}")  # fmt: skip
+    for name, r in history.items():
+        if r.get("missing"):
+            print(f"{name:<16} not installed")
+            continue
+        print(f"{name:<16} {r['tp']:>7} {r['fn']:>7} {r['fp']:>7} {r['precision']:>10.3f} "
+              f"{r['recall']:>7.3f} {r['seconds']:>7.2f} {r['cpu']:>7.2f}")  # fmt: skip
     return 0 if all(checks.values()) else 1
 
 

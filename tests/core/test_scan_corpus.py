@@ -106,3 +106,18 @@ def test_guardlib_recall_is_at_least_the_peers(corpus: tuple[Path, list[dict]], 
     results = bench_scan.measure(root, labels, tools=["guardlib scan", peer])
     assert results["guardlib scan"]["recall"] >= results[peer]["recall"]
     assert results["guardlib scan"]["precision"] >= results[peer]["precision"]
+
+
+def test_history_finds_every_deleted_case(tmp_path: Path) -> None:
+    """The corpus committed, then deleted: `guardlib scan --history` finds every case, and at
+    least what gitleaks' history mode finds when gitleaks is installed."""
+    labels = scan_corpus.generate(tmp_path, "small")
+    bench_scan.git_history_of(tmp_path)
+    tools = ["guardlib scan"] + (["gitleaks"] if bench_scan._tool("gitleaks") else [])
+    results = bench_scan.measure(tmp_path, labels, tools=tools, history=True)
+    ours = results["guardlib scan"]
+    assert ours["recall"] == 1.0 and ours["fp"] == 0
+    if "gitleaks" in results:
+        assert results["gitleaks"]["found"] <= ours["found"] | {
+            c["folder"] for c in labels if not c["secret"]
+        }
