@@ -79,7 +79,7 @@ _SECRET_WORD_RE = re.compile(_SECRET_WORD, re.IGNORECASE)
 _ASSIGNMENT = re.compile(
     r"(?i)(?:^|[\s;{,]|^export\s+|^(?:ENV|ARG)\s+)(?P<name>[A-Za-z_][\w.\-]{0,40}?"
     + _SECRET_WORD
-    + r"[\w\-]{0,40})['\"]?\s*[=:]\s*(?P<value>[^\s'\"`,;#)(\]\[{}<>]{8,200})(?=$|[\s,;#'\"])"
+    + r"[\w\-]{0,40})['\"]?\s*[=:]\s*(?P<value>[^\s'\"`,;)(\]\[{}<>]{8,200})(?=$|[\s,;#'\"])"
 )
 _DOCKER_ENV = re.compile(
     r"(?i)^\s*(?:ENV|ARG)\s+(?P<name>[A-Za-z_]\w{0,40}?" + _SECRET_WORD + r"\w{0,40})\s+"
@@ -115,6 +115,18 @@ def unquoted_values(name: str) -> bool:
     return lowered.endswith(_UNQUOTED_SUFFIXES) or lowered.startswith(_UNQUOTED_NAMES)
 
 
+# %env NAME=value (IPython), export NAME=value in a notebook or a README: unquoted anywhere
+_UNQUOTED_LINE = re.compile(r"^\s*(?:%env|%set_env|!?export|ENV|ARG|set)\s", re.IGNORECASE)
+# curl -u user:password / --user user:password / wget --password
+_CURL_USER = re.compile(
+    r"(?:\s-u\s*|\s--user[=\s])['\"]?[^\s:'\"]+:([^\s'\"@{}()$]{6,200})(?![^\s'\"@])"
+)
+_HEROKU = re.compile(
+    r"(?i)heroku.{0,30}?[=:]\s*['\"]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"
+)
+_XML_ELEMENT = re.compile(
+    r"(?i)<([\w.\-]{0,40}?" + _SECRET_WORD + r"[\w.\-]{0,40})>([^<\s{}()$]{8,200})</\1>"
+)
 _AWS_SECRET = re.compile(
     r"(?i)aws.{0,24}?(?:secret|sk).{0,24}?['\"]?\s*[=:]\s*['\"]?([0-9A-Za-z/+]{40})(?![0-9A-Za-z/+])"
 )
@@ -191,7 +203,18 @@ def find_patterns(lines: list[str], name: str = "") -> Iterator[tuple[int, str, 
                 yield number, "AWS Secret Access Key", match.group(1)
         if "authorization" in lowered:
             yield from _auth_headers(number, line)
-        if unquoted and _SECRET_WORD_RE.search(line):
+        if "curl" in lowered or "wget" in lowered:
+            for match in _CURL_USER.finditer(line):
+                if _keyword_value_plausible(match.group(1)):
+                    yield number, "Basic Auth Credentials", match.group(1)
+        if "heroku" in lowered:
+            for match in _HEROKU.finditer(line):
+                yield number, "Heroku API Key", match.group(1)
+        if "<" in line and _SECRET_WORD_RE.search(line):
+            for match in _XML_ELEMENT.finditer(line):
+                if _keyword_value_plausible(match.group(2)):
+                    yield number, "Secret Keyword", match.group(2)
+        if (unquoted or _UNQUOTED_LINE.match(line)) and _SECRET_WORD_RE.search(line):
             matches = [*_ASSIGNMENT.finditer(line), *_DOCKER_ENV.finditer(line)]
             for match in matches:
                 value = match.group("value")
@@ -212,7 +235,7 @@ def _auth_headers(number: int, line: str) -> Iterator[tuple[int, str, str]]:
 # -- decoys ---------------------------------------------------------------------------------
 _PLACEHOLDER = re.compile(
     r"(?i)x{4,}|\*{3,}|\.{3}|changeme|change[_\-]me|replace[_\-]?me|placeholder|redacted|"
-    r"your[_\-]|<[^>]*>|\$\{|\{\{|%\(|todo|fixme|example|dummy|not[_\-]?set"
+    r"your[_\-]|<[^>]*>|\$\{|\{\{|\{\w*\}|%\(|todo|fixme|example|dummy|not[_\-]?set"
 )
 _CHECKSUM_WORDS = re.compile(
     r"(?i)sha(?:1|224|256|384|512)?\b|sha\d+[:\-=]|md5|checksum|digest|integrity|hash|commit|etag"
@@ -231,7 +254,7 @@ def is_decoy(value: str, line: str = "") -> bool:
     if len(value) >= 8 and len(set(value)) <= 3:
         return True  # aaaaaaaa, 00000000, abababab
     if _UUID.match(value):
-        return True
+        return "heroku" not in line.lower()  # Heroku's API keys are UUIDs
     if _HEX.match(value) and _WIDGET_ID.search(line):
         return True  # an ipywidgets model id in saved widget state
     if _HEX.match(value) and len(value) in (32, 40, 56, 64, 96, 128):

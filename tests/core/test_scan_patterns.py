@@ -5,6 +5,7 @@ prefix and random characters), so this file scans clean."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -118,3 +119,30 @@ def test_hostile_long_lines_finish(line: str) -> None:
     """detect-secrets alone takes minutes on 24 KB of `password` (quadratic): the scan cuts
     long lines and bounds its own patterns, so these finish."""
     scan_text(line)
+
+
+PASSWORD = VALUES.s(scan_corpus.ALNUM, 12) + "#" + VALUES.s(scan_corpus.ALNUM, 5)
+HEX = scan_corpus.HEX
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "kind"),
+    [
+        ("deploy.sh", f"curl -u admin:{PASSWORD} https://api", "Basic Auth Credentials"),
+        ("README.md", f"curl --user admin:{PASSWORD} https://api", "Basic Auth Credentials"),
+        ("config.xml", f"  <password>{PASSWORD}</password>", "Secret Keyword"),
+        ("cell.py", f"%env DB_PASSWORD={PASSWORD}", "Secret Keyword"),
+        ("README.md", f"export DB_PASSWORD={PASSWORD}", "Secret Keyword"),
+        ("app.properties", f"db.password={PASSWORD}", "Secret Keyword"),
+        (".env", "HEROKU_API_KEY=" + "-".join(VALUES.s(HEX, n) for n in (8, 4, 4, 4, 12)),
+         "Heroku API Key"),
+    ],
+    ids=["curl-u", "curl-user", "xml", "percent-env", "md-export", "properties", "heroku"],
+)  # fmt: skip
+def test_contexts_outside_the_corpus(name: str, line: str, kind: str) -> None:
+    """Held out from the corpus when the detectors were written: other places keys land."""
+    with Engine() as engine:
+        hits = engine.line_hits([line], name)
+    assert [h.kind for h in hits] == [kind]
+    if PASSWORD in line:  # the whole value, '#' included, so the fingerprint is the value's
+        assert hits[0].fingerprint == hashlib.sha1(PASSWORD.encode()).hexdigest()
