@@ -251,6 +251,8 @@ def is_decoy(value: str, line: str = "") -> bool:
     """A documentation example, a placeholder, a checksum or an id, not a credential."""
     if "EXAMPLE" in value or _PLACEHOLDER.search(value):
         return True
+    if "`" in value and " " in value:
+        return True  # Markdown prose (`code` words and spaces), not one value
     if len(value) >= 8 and len(set(value)) <= 3:
         return True  # aaaaaaaa, 00000000, abababab
     if _UUID.match(value):

@@ -69,6 +69,7 @@ def test_decoys_are_not_reported(kind: str, file_type: str) -> None:
         ("0123456789abcdef" * 4, "sha256: ...", True),
         ("0123456789abcdef" * 4, "token = ...", False),
         ("Zt5k" * 10, "", False),
+        ("AccessDenied`/`ProviderUnavailable` | register it", "", True),
     ],
 )  # fmt: skip
 def test_is_decoy(value: str, line: str, expected: bool) -> None:
