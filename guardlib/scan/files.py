@@ -92,7 +92,7 @@ def _notebook(path: Path, text: str, engine: Engine, previous: str | None = None
             reason += " (merge-conflict markers)"
         elif isinstance(exc, json.JSONDecodeError):
             reason += f" (line {exc.lineno})"
-        findings = [_unreadable(path, reason), *_findings(path, engine.file_hits(path, text))]
+        found = [_unreadable(path, reason), *_findings(path, engine.file_hits(path, text))]
         if conflicted:  # each side of the conflict, parsed as the notebook it would be
             for side, label in zip(_conflict_sides(text), ("ours", "theirs"), strict=True):
                 try:
@@ -103,9 +103,9 @@ def _notebook(path: Path, text: str, engine: Engine, previous: str | None = None
                     for hit in engine.line_hits(part.lines, part.name):
                         finding = Finding(str(path), hit.line, hit.kind, hit.fingerprint,
                                           f"{part.where}, {label}")  # fmt: skip
-                        if all(f.fingerprint != finding.fingerprint for f in findings):
-                            findings.append(finding)
-        return findings
+                        if all(f.fingerprint != finding.fingerprint for f in found):
+                            found.append(finding)
+        return found
     findings: list[Finding] = []
     values: list[str] = []
     seen_parts: set[tuple[str, ...]] = set()
