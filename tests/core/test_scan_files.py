@@ -85,3 +85,14 @@ def test_bad_baseline_names_the_file(tmp_path: Path, text: str, message: str) ->
     with pytest.raises(scan.ScanError, match=message) as info:
         scan.load_baseline(path)
     assert str(path) in str(info.value)
+
+
+def test_importing_the_scanner_loads_no_detect_secrets() -> None:
+    """detect-secrets is imported when a scan starts, never by `import guardlib.scan`."""
+    import subprocess
+    import sys
+
+    code = "import sys, guardlib.scan; print(any('detect_secrets' in m for m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)  # fmt: skip
+    assert result.stdout.strip() == "False"
