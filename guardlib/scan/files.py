@@ -44,6 +44,8 @@ SKIPPED_FOLDERS = frozenset(
      ".tox", ".nox", ".hypothesis", ".eggs"}
 )  # fmt: skip
 _BINARY_PROBE = 8192
+#: larger files are reported as unreadable, not read (Kingfisher's default limit)
+MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 def _unreadable(path: Path, reason: str) -> Finding:
@@ -85,7 +87,7 @@ def _conflict_sides(text: str) -> list[str]:
 def _notebook(path: Path, text: str, engine: Engine, previous: str | None = None) -> list[Finding]:
     try:
         parts = list(notebooks.chunks(json.loads(text)))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         reason = "not valid notebook JSON"
         conflicted = "<<<<<<<" in text and ">>>>>>>" in text
         if conflicted:
@@ -97,7 +99,7 @@ def _notebook(path: Path, text: str, engine: Engine, previous: str | None = None
             for side, label in zip(_conflict_sides(text), ("ours", "theirs"), strict=True):
                 try:
                     side_parts = list(notebooks.chunks(json.loads(side)))
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
                 for part in side_parts:
                     for hit in engine.line_hits(part.lines, part.name):
@@ -114,7 +116,7 @@ def _notebook(path: Path, text: str, engine: Engine, previous: str | None = None
         seen_lines = set(previous.splitlines())
         try:
             seen_parts = {tuple(p.lines) for p in notebooks.chunks(json.loads(previous))}
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     for part in parts:
         if tuple(part.lines) in seen_parts:
@@ -174,6 +176,8 @@ def scan_file(path: Path, engine: Engine, *, previous: str | None = None) -> lis
     try:
         if ipython_history.is_sqlite(path):
             return _history_db(path, engine)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return [_unreadable(path, f"larger than {MAX_FILE_BYTES >> 20} MB")]
         data = path.read_bytes()
     except OSError as exc:
         return [_unreadable(path, f"cannot be read ({exc.strerror or type(exc).__name__})")]

@@ -216,11 +216,21 @@ def test_a_merge_conflicted_notebook_is_unreadable_and_the_scan_goes_on(tmp_path
 
 @pytest.mark.parametrize(
     "text",
-    ["{oops", "[1, 2]", '{"cells": {"a": 1}}', '{"cells": [1]}', "\ufeff{}", ""],
-    ids=["bad-json", "list", "cells-object", "cell-not-object", "bom", "empty"],
+    ["{oops", "[1, 2]", '{"cells": {"a": 1}}', '{"cells": [1]}', "\ufeff{}", "", "[" * 100000],
+    ids=["bad-json", "list", "cells-object", "cell-not-object", "bom", "empty", "deep"],
 )
 def test_hostile_notebooks_never_raise(tmp_path: Path, text: str) -> None:
     path = tmp_path / "x.ipynb"
     path.write_text(text)
     findings = scan.scan_path(path)
     assert all(f.kind == scan.KIND_UNREADABLE for f in findings)
+
+
+def test_a_file_over_the_size_limit_is_unreadable(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(scan.files, "MAX_FILE_BYTES", 1024)
+    path = tmp_path / "dump.sql"
+    path.write_text("x" * 2048)
+    findings = scan.scan_path(path)
+    assert [(f.kind, f.advice.split(";")[0]) for f in findings] == [
+        (scan.KIND_UNREADABLE, "larger than 0 MB")
+    ]
