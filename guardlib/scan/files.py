@@ -2,10 +2,11 @@
 
 Walking a folder reads every file, hidden folders included (``.github/``,
 ``.ipynb_checkpoints/``, ``.ipython/``), except the folders that only tools write:
-``.git`` internals (``--history`` reads git's objects properly), virtual environments (a
-folder with ``pyvenv.cfg``), ``node_modules``, ``__pycache__`` and the caches of pytest,
-mypy, ruff, tox, nox and hypothesis. A folder or file named on the command line is always
-scanned. Binary files are skipped, except SQLite databases that hold IPython history.
+``.git`` internals (``--history`` reads git's objects properly), virtual and conda
+environments (a folder with ``pyvenv.cfg`` or ``conda-meta/``), ``node_modules``,
+``__pycache__`` and the caches of pytest, mypy, ruff, tox, nox and hypothesis. A folder or
+file named on the command line is always scanned. Binary files are skipped, except SQLite
+databases that hold IPython history.
 
 A file that cannot be parsed (a notebook with merge-conflict markers) or opened is reported
 as :data:`~guardlib.scan.findings.KIND_UNREADABLE`, its text is scanned as plain text when it
@@ -264,13 +265,18 @@ def env_file_findings(path: str | Path) -> tuple[list[Finding], bool]:
 
 
 # -- walking --------------------------------------------------------------------------------
+def _environment(folder: Path) -> bool:
+    """A Python virtual environment (``pyvenv.cfg``) or a conda environment (``conda-meta``)."""
+    return (folder / "pyvenv.cfg").is_file() or (folder / "conda-meta").is_dir()
+
+
 def walk(folder: Path) -> Iterator[Path]:
     """The files under ``folder`` that a scan reads, in a stable order (see the module doc)."""
     for root, dirs, files in os.walk(folder):
         here = Path(root)
         dirs[:] = sorted(
             d for d in dirs
-            if d not in SKIPPED_FOLDERS and not (here / d / "pyvenv.cfg").exists()
+            if d not in SKIPPED_FOLDERS and not _environment(here / d)
         )  # fmt: skip
         for name in sorted(files):
             if name != ".git":  # a worktree's pointer to its git folder

@@ -132,6 +132,8 @@ def test_checkpoints_and_hidden_folders_are_walked(tmp_path: Path) -> None:
         (tmp_path / skipped).mkdir()
         (tmp_path / skipped / "x.txt").write_text(f"{GITHUB}\n")
     (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tmp_path / "env" / "conda-meta").mkdir(parents=True)
+    (tmp_path / "env" / "x.txt").write_text(f"{GITHUB}\n")
     found = {
         (Path(f.path).relative_to(tmp_path).as_posix(), f.kind) for f in scan.scan_paths([tmp_path])
     }
