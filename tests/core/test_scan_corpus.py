@@ -6,6 +6,7 @@ gitleaks and Kingfisher are compared when their binaries are installed (the `tes
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import subprocess
@@ -121,3 +122,30 @@ def test_history_finds_every_deleted_case(tmp_path: Path) -> None:
         assert results["gitleaks"]["found"] <= ours["found"] | {
             c["folder"] for c in labels if not c["secret"]
         }
+
+
+def test_the_fast_plugin_loop_finds_what_detect_secrets_own_loop_finds(
+    corpus: tuple[Path, list[dict]],
+) -> None:
+    """guardlib skips detect-secrets' plugin calls that cannot match a line; on every corpus
+    file (and this repository's scanner sources) the findings are detect-secrets' own."""
+    from detect_secrets.core.scan import scan_file
+    from detect_secrets.settings import default_settings
+
+    from guardlib.scan.detectors import Engine
+
+    root, _ = corpus
+    files = [p for p in root.rglob("*") if p.is_file() and p.suffix != ".sqlite"]
+    files += sorted((Path(__file__).resolve().parents[2] / "guardlib" / "scan").glob("*.py"))
+    compared = 0
+    for path in files:
+        with default_settings():
+            theirs = sorted((s.line_number, s.type, s.secret_hash) for s in scan_file(str(path)))
+        with Engine() as engine:
+            ours = sorted(
+                (line, kind, hashlib.sha1(value.encode()).hexdigest())
+                for line, kind, value in engine._ds_file(path)
+            )
+        assert ours == theirs, path
+        compared += bool(theirs)
+    assert compared >= 20
