@@ -214,7 +214,9 @@ def install(extras: str, title: str) -> None:
         VENV.mkdir(exist_ok=True)
         with Phase(log, f"creating a virtual environment in {VENV.name}/") as phase:
             venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
-            phase.run(venv_python(), "-m", "pip", "install", "--upgrade", "pip")
+            phase.run(venv_python(), "-m", "pip", "install", "--upgrade", "--no-compile", "pip")
+            if sys.version_info < (3, 12):  # ensurepip adds setuptools; builds fetch their own
+                phase.run(venv_python(), "-m", "pip", "uninstall", "--yes", "setuptools")
     stamp, wanted = _stamp(extras), _wanted(extras)
     covered = [(stamp, wanted)]
     if extras == LEARNER_EXTRAS:  # `course.py test` installed a superset

@@ -81,7 +81,10 @@ def one_run(python: str, extras: str | None, keep: bool) -> dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="guardlib-install-"))
     try:
         fresh_copy(folder)
-        env = {k: v for k, v in os.environ.items() if k not in ("CI", "VIRTUAL_ENV")}
+        # as on a laptop: Python writes the bytecode of what it imports (this machine sets
+        # PYTHONDONTWRITEBYTECODE, which would hide that growth)
+        unset = ("CI", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+        env = {k: v for k, v in os.environ.items() if k not in unset}
         began = time.perf_counter()
         if extras is None:
             result = subprocess.run(
