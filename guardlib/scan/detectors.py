@@ -166,6 +166,9 @@ class Engine:
         return self._merge(self._ds_lines(lines, name), lines, name)
 
 
+_CHECKS: dict[str, Any] = {}
+
+
 def _plugins_on_lines(lines: list[tuple[int, str]], filename: str) -> Iterator[Any]:
     """detect-secrets' ``_process_line_based_plugins`` (1.5), the same plugins, filters and
     order, minus the calls that cannot find anything: a regex plugin whose patterns do not
@@ -177,7 +180,11 @@ def _plugins_on_lines(lines: list[tuple[int, str]], filename: str) -> Iterator[A
     from detect_secrets.settings import get_plugins
     from detect_secrets.util.code_snippet import get_code_snippet
 
-    checks = [(plugin, _may_match(plugin)) for plugin in get_plugins()]
+    plugins = get_plugins()
+    key = tuple(map(id, plugins))
+    if _CHECKS.get("key") != key:  # detect-secrets' settings changed: new plugin objects
+        _CHECKS.update(key=key, checks=[(plugin, _may_match(plugin)) for plugin in plugins])
+    checks = _CHECKS["checks"]
     content = [line for _, line in lines]
     for number, raw in lines:
         line = raw.rstrip()
