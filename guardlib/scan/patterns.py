@@ -245,6 +245,13 @@ _INTEGRITY = re.compile(r"^sha(?:1|256|384|512)-[0-9A-Za-z+/]+={0,2}\\?$")  # np
 # a hex JSON key opening an object (saved widget state's model ids), or a widget reference
 _WIDGET_ID = re.compile(r'^\s*"[0-9a-f]{16,64}": \{\s*$|model_id|IPY_MODEL_')
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+# names, not values: boto3's and the Secrets Manager API's ``SecretId`` names a secret (a name or
+# an ARN; botocore's secretsmanager model, shape SecretIdType), a KMS alias names a key, and a
+# secret reference names a store and a secret (guardlib.resolve and its schemes)
+_SECRET_ID_ARG = re.compile(r"""\b(?:SecretId|KmsKeyId)["']?\s*[=:]\s*["']([^"'\s]+)["']""")
+_NAMES = re.compile(
+    r"^(?:alias/[\w/\-]+|(?:aws-sm|azure-kv|gcp-sm|vault|env|dotenv|sops|dotenvx)://[^\s]+)$"
+)
 
 
 def is_decoy(value: str, line: str = "") -> bool:
@@ -255,6 +262,8 @@ def is_decoy(value: str, line: str = "") -> bool:
         return True  # Markdown prose (`code` words and spaces), not one value
     if len(value) >= 8 and len(set(value)) <= 3:
         return True  # aaaaaaaa, 00000000, abababab
+    if _NAMES.match(value) or any(m.group(1) == value for m in _SECRET_ID_ARG.finditer(line)):
+        return True  # a secret's or a key's name, or a reference to a secret
     if _UUID.match(value):
         return "heroku" not in line.lower()  # Heroku's API keys are UUIDs
     if _HEX.match(value) and _WIDGET_ID.search(line):
