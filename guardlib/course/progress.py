@@ -2,8 +2,9 @@
 
 An exercise is a code cell that calls a ``check_…`` function of
 :mod:`guardlib.course.exercises`; it is solved when its saved output shows the ✅ verdict.
-Nothing is recorded anywhere else: the notebooks a learner saves (JupyterLab saves every two minutes, and on Ctrl+S) are the record,
-so progress survives a restarted kernel and moves with the files.
+Nothing is recorded anywhere else: the notebooks a learner saves (JupyterLab saves every two
+minutes, and on Ctrl+S) are the record, so progress survives a restarted kernel
+and moves with the files.
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from guardlib import emulators
-from guardlib.emulators import REAL_CLOUD_VARIABLES
-from guardlib.emulators.seed import DEV_PROD, SeedSpec
 from guardlib.course.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.course.exercises import azure as ex
 from guardlib.course.progress import output_text
+from guardlib.emulators import REAL_CLOUD_VARIABLES
+from guardlib.emulators.seed import DEV_PROD, SeedSpec
 from guardlib.secret import Secret
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06_azure_key_vault.ipynb"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from guardlib.emulators import available
 from guardlib.course.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.course.exercises import identities as ex
 from guardlib.course.exercises.identities import HINT_STAGING_SEED
 from guardlib.course.progress import output_text
+from guardlib.emulators import available
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_identities_access.ipynb"
 HAS_OPENBAO = available().get("vault") is None

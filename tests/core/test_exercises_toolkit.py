@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from guardlib import emulators
-from guardlib.emulators.seed import DEV_PROD
 from guardlib.course.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.course.exercises import toolkit as ex
+from guardlib.emulators.seed import DEV_PROD
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "10_putting_it_together.ipynb"
 GOOD = """

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from guardlib import emulators
-from guardlib.emulators.seed import DEV_PROD, SeedSpec
 from guardlib.course.exercises import PLACEHOLDER_HINT, solution_blocks
 from guardlib.course.exercises import vault as ex
 from guardlib.course.progress import output_text
+from guardlib.emulators.seed import DEV_PROD, SeedSpec
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "09_vault_openbao.ipynb"
 GOOD = 'path "secret/data/billing-api-key" {\n  capabilities = ["read"]\n}\n'

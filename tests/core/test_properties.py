@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guardlib import MASK, GuardlibError, Redactor, Secret, env, redact_logger, load_env_file
+from guardlib import MASK, GuardlibError, Redactor, Secret, env, load_env_file, redact_logger
 from guardlib.redact import format_exception
 
 PREFIX = "probe-7Q"

@@ -74,7 +74,8 @@ def test_decoys_are_not_reported(kind: str, file_type: str) -> None:
         ("wallet-db", 'sm.get_secret_value(SecretId="other")  # wallet-db', False),
         ("alias/guard-prod", "KmsKeyId='alias/guard-prod'", True),
         ("aws-sm://qa-api-key", 'GUARDLIB_REF_API_KEY = "aws-sm://qa-api-key"', True),
-        ("demo-not-a-real-secret-id", 'secret_id="demo-not-a-real-secret-id"', False),  # AppRole: a value
+        # Vault AppRole's secret_id is a value
+        ("demo-not-a-real-secret-id", 'secret_id="demo-not-a-real-secret-id"', False),
     ],
 )  # fmt: skip
 def test_is_decoy(value: str, line: str, expected: bool) -> None:
