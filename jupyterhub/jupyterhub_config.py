@@ -2,7 +2,7 @@
 own copy of the course in ``my-work/`` and their own offline cloud, from this repository's .venv.
 
     python3.11 course.py test        # once: installs the `hub` extra (or: pip install -e ".[hub]")
-    export GUARDLIB_HUB_PASSWORD='a-room-password'      # the password you hand out (8+ chars)
+    export GUARDLIB_HUB_PASSWORD='<choose-one>'        # the password you hand out (8+ chars)
     .venv/bin/jupyterhub -f jupyterhub/jupyterhub_config.py --port 8000
 
 Learners open ``http://<this machine>:8000``, pick a name and type the shared password. The

@@ -23,6 +23,7 @@ pytest.importorskip("websocket", reason="the test extra brings websocket-client"
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "jupyterhub" / "jupyterhub_config.py"
 JUPYTERHUB = Path(sys.executable).parent / "jupyterhub"
+DEMO_PASSWORD = "demo-not-a-real-room-password"
 
 
 def _bench() -> Any:  # bench/ is not a package: load the script as a module
@@ -74,13 +75,19 @@ def _config_error(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str
     ("env", "says"),
     [
         ({}, "GUARDLIB_HUB_PASSWORD"),
-        ({"GUARDLIB_HUB_PASSWORD": "short"}, "8 characters"),
+        ({"GUARDLIB_HUB_PASSWORD": "x" * 7}, "8 characters"),
         (
-            {"GUARDLIB_HUB_PASSWORD": "demo-room-password", "GUARDLIB_HUB_API_TOKEN": "abc"},
+            {
+                "GUARDLIB_HUB_PASSWORD": "demo-not-a-real-room-password",
+                "GUARDLIB_HUB_API_TOKEN": "abc",
+            },
             "GUARDLIB_HUB_API_TOKEN must be 32 characters",
         ),
         (
-            {"GUARDLIB_HUB_PASSWORD": "demo-room-password", "GUARDLIB_HUB_DATA": str(ROOT / "x")},
+            {
+                "GUARDLIB_HUB_PASSWORD": "demo-not-a-real-room-password",
+                "GUARDLIB_HUB_DATA": str(ROOT / "x"),
+            },
             "outside the repository",
         ),
     ],
