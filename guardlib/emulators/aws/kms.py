@@ -61,7 +61,7 @@ from .policy import (
     _parsed,
     _statement_applies,
     evaluate,
-    matches,
+    statement_matches,
 )
 
 #: the layer's state and callers (``state.AwsState``, ``state.Caller``; not imported here:
@@ -389,15 +389,7 @@ def enables_iam(
         listed = entries if isinstance(entries, list) else [entries]
         if not any(e in roots for e in listed):
             continue
-        if "NotAction" in st:
-            if matches(st["NotAction"], action, ignore_case=True):
-                continue
-        elif not matches(st.get("Action"), action, ignore_case=True):
-            continue
-        if "NotResource" in st:
-            if matches(st["NotResource"], key_arn):
-                continue
-        elif "Resource" in st and not matches(st["Resource"], key_arn):
+        if not statement_matches(st, action, key_arn):
             continue
         if _statement_applies(st, context, deny=False):
             return True

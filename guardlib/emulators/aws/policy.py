@@ -219,6 +219,20 @@ def conditions_hold(block: object, context: ConditionContext) -> Truth:
     return verdict
 
 
+def statement_matches(st: Mapping[str, Any], action: str, resource: str) -> bool:
+    """Whether one statement's ``Action``/``NotAction`` covers ``action`` (case-insensitive, as
+    IAM compares actions) and its ``Resource``/``NotResource`` covers ``resource`` (a statement
+    with neither covers every resource: a resource policy's own)."""
+    if "NotAction" in st:
+        if matches(st["NotAction"], action, ignore_case=True):
+            return False
+    elif not matches(st.get("Action"), action, ignore_case=True):
+        return False
+    if "NotResource" in st:
+        return not matches(st["NotResource"], resource)
+    return "Resource" not in st or matches(st["Resource"], resource)
+
+
 def _statement_applies(st: Mapping[str, Any], context: ConditionContext, deny: bool) -> bool:
     if "Condition" not in st:
         return True
@@ -273,17 +287,9 @@ def evaluate(
     decision = Decision.NEUTRAL
     for document in documents:
         for st in _parsed(document):
-            if "NotAction" in st:
-                if matches(st["NotAction"], action, ignore_case=True):
-                    continue
-            elif not matches(st.get("Action"), action, ignore_case=True):
+            if not statement_matches(st, action, resource):
                 continue
-            if "NotResource" in st:
-                if matches(st["NotResource"], resource):
-                    continue
-            elif "Resource" in st and not matches(st["Resource"], resource):
-                continue
-            elif "Resource" not in st and not resource_policy:
+            if "Resource" not in st and "NotResource" not in st and not resource_policy:
                 continue  # an identity policy statement without Resource is invalid
             effect = st.get("Effect")
             deny = effect == "Deny"
