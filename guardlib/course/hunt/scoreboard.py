@@ -9,17 +9,17 @@ reads the folder: ``python -m guardlib.course.hunt leaderboard FOLDER``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from guardlib.emulators.kit.files import write_atomic
 
 BOARD_VARIABLE = "GUARDLIB_HUNT_BOARD"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -95,17 +95,8 @@ def publish(board: str | os.PathLike[str], learner: str, summary: Mapping[str, A
         "updated": int(time.time()),
     }
     target = folder / entry_name(learner)
-    fd, tmp = tempfile.mkstemp(prefix=".hunt-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(row, handle, sort_keys=True)
-        os.chmod(tmp, 0o644)  # the facilitator (another user on a hub) reads it
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
+    # the facilitator (another user on a hub) reads it: 0644
+    return write_atomic(target, json.dumps(row, sort_keys=True), mode=0o644)
 
 
 def leaderboard(board: str | os.PathLike[str]) -> list[dict[str, Any]]:
