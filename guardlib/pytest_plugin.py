@@ -50,34 +50,44 @@ def _wanted(config: pytest.Config) -> list[str] | None:
     return [n.strip() for n in raw.split(",") if n.strip()] or None
 
 
+def _start(config: pytest.Config) -> OfflineCloud:
+    """The process's offline cloud with the wanted emulators (started, or already running)."""
+    from guardlib import emulators
+
+    wanted = _wanted(config)
+    if wanted is None:
+        wanted = [name for name, why in emulators.available().items() if why is None]
+    try:
+        return emulators.start(only=wanted)
+    except emulators.EmulatorUnavailable as exc:
+        pytest.skip(str(exc))
+
+
 @pytest.fixture(scope="session")
 def _guardlib_cloud(request: pytest.FixtureRequest) -> Iterator[OfflineCloud]:
     from guardlib import emulators
 
-    wanted = _wanted(request.config)
-    if wanted is None:
-        wanted = [name for name, why in emulators.available().items() if why is None]
-    try:
-        cloud = emulators.start(only=wanted)
-    except emulators.EmulatorUnavailable as exc:
-        pytest.skip(str(exc))
-    yield cloud
+    yield _start(request.config)
     emulators.stop()
 
 
 @pytest.fixture
 def offline_cloud(
-    _guardlib_cloud: OfflineCloud, monkeypatch: pytest.MonkeyPatch
+    _guardlib_cloud: OfflineCloud, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[OfflineCloud]:
+    from guardlib import emulators
     from guardlib.emulators import REAL_CLOUD_VARIABLES
 
-    _guardlib_cloud.reset()
+    cloud = _guardlib_cloud
+    if emulators.current() is not cloud:  # code under test called emulators.stop(): start anew
+        cloud = _start(request.config)
+    cloud.reset()
     for key in REAL_CLOUD_VARIABLES:
         monkeypatch.delenv(key, raising=False)
-    for key, value in _guardlib_cloud.env().items():
+    for key, value in cloud.env().items():
         monkeypatch.setenv(key, value)
-    yield _guardlib_cloud
-    _guardlib_cloud.identity = None
+    yield cloud
+    cloud.identity = None
 
 
 @pytest.fixture

@@ -122,8 +122,7 @@ def cloud() -> Iterator[emulators.OfflineCloud]:
     started = emulators.start(only=running)
     started.reset()
     started.seed(SEED)
-    yield started
-    emulators.stop()
+    yield started  # left running: the session's offline_cloud shares this process's cloud
 
 
 def _need(cloud: emulators.OfflineCloud, name: str) -> None:

@@ -229,8 +229,7 @@ def cloud() -> Iterator[emulators.OfflineCloud]:
     started = emulators.start(only=running)
     started.reset()
     started.seed(COURSE)
-    yield started
-    emulators.stop()
+    yield started  # left running: the session's offline_cloud shares this process's cloud
 
 
 @pytest.fixture

@@ -50,3 +50,25 @@ def test_hidden(offline_cloud):
         "-p", "no:nbval", "-p", "no:cacheprovider", "--guardlib-emulators=none", "-q"
     )  # fmt: skip
     result.assert_outcomes(passed=1)
+
+
+def test_a_test_that_stops_the_cloud_does_not_break_the_next(pytester: pytest.Pytester) -> None:
+    """Code under test (or another module's fixture) may call emulators.stop(): the next test's
+    offline_cloud is a running cloud again, not the stopped one."""
+    pytester.makepyfile(
+        test_user="""
+from guardlib import emulators
+
+def test_stops_it(offline_cloud):
+    emulators.stop()
+    assert emulators.current() is None
+
+def test_next_one_gets_a_running_cloud(offline_cloud):
+    assert emulators.current() is offline_cloud
+    assert offline_cloud.env()["HTTPS_PROXY"] == offline_cloud.gateway.url
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:nbval", "-p", "no:cacheprovider", "--guardlib-emulators=none", "-q"
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)
