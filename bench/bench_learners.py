@@ -169,7 +169,7 @@ def measure(processes: list[Any], check_net: bool, remote: set[str]) -> tuple[in
     return rss, pss
 
 
-def kill_all(pids: set[int]) -> None:
+def kill_all(pids: set[int], timeout: float = 5) -> None:
     """End every process this benchmark started (by pid), children first."""
     import psutil
 
@@ -184,7 +184,7 @@ def kill_all(pids: set[int]) -> None:
             p.kill()
         except psutil.Error:
             continue
-    psutil.wait_procs(procs, timeout=5)
+    psutil.wait_procs(procs, timeout=timeout)
 
 
 # -- one room of N learners ----------------------------------------------------------------

@@ -57,6 +57,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# the sibling benchmark, also when a test loads this file by its path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_learners import kill_all  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "jupyterhub" / "jupyterhub_config.py"
 BIN = Path(sys.executable).parent
@@ -179,26 +183,13 @@ def running_hub(data: Path, password: str | None = None, token: str | None = Non
 
 
 def stop_hub(hub: Hub, grace: float = 60) -> None:
-    import psutil
-
     if hub.proc.poll() is None:
         hub.proc.send_signal(signal.SIGTERM)  # the hub stops the servers, services and proxy
         try:
             hub.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
-    leftovers = []
-    for pid in hub.seen | _processes_in(hub.data):
-        try:
-            leftovers.append(psutil.Process(pid))
-        except psutil.Error:
-            continue
-    for process in leftovers:
-        try:
-            process.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(leftovers, timeout=10)
+    kill_all(hub.seen | _processes_in(hub.data), timeout=10)
     if hub.proc.poll() is None:
         hub.proc.kill()
         hub.proc.wait()
